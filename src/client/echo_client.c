@@ -1,0 +1,315 @@
+/*
+ * echo_client: the `forknet echo-client HOST PORT` command, the course's
+ * echo_mpclient made robust.
+ *
+ * Processes: after connecting, the client forks. The child (the writer)
+ * copies standard input to the socket; at end of input or a line "END" it
+ * half-closes the connection (shutdown SHUT_WR) and exits. The parent (the
+ * reader) copies the socket to standard output until the server closes, then
+ * reaps the writer. Because the two directions run in two processes, input is
+ * never held up waiting for echoes, nor echoes for input.
+ *
+ * If either side fails, the other is stopped: the parent hears of a failed
+ * writer through SIGCHLD (as an event on a descriptor, lib/sig.h) and kills
+ * the writer when it fails itself; the writer asks the kernel for SIGTERM
+ * should the parent die (PR_SET_PDEATHSIG).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "../cli.h"
+#include "../lib/addr.h"
+#include "../lib/children.h"
+#include "../lib/io.h"
+#include "../lib/number.h"
+#include "../lib/options.h"
+#include "../lib/sig.h"
+#include "../lib/sock.h"
+#include "endline.h"
+
+#define COMMAND "echo-client"
+#define BUFFER_SIZE 65536
+#define DEFAULT_CONNECT_TIMEOUT 10
+#define MAX_ADDRESSES 16
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: forknet echo-client [OPTION]... HOST PORT\n"
+		"Send standard input to an echo server and write what comes back to\n"
+		"standard output. A line END or the end of input ends the session once\n"
+		"every echo has arrived.\n"
+		"\n"
+		"  -t, --connect-timeout SECS  give up connecting after SECS (default %d)\n"
+		"  -h, --help                  show this help\n",
+		DEFAULT_CONNECT_TIMEOUT);
+}
+
+/* Connects to the first address of HOST that answers; reports and returns -1 if none. */
+static int connect_host(const char *host, uint16_t port, int timeout_ms, struct address *server,
+			int *status)
+{
+	struct address addresses[MAX_ADDRESSES];
+	size_t count;
+	char text[ADDRESS_TEXT_MAX];
+
+	int lookup = addr_resolve(host, port, SOCK_STREAM, false, addresses, MAX_ADDRESSES, &count);
+	if (lookup != 0) {
+		cli_error("resolve %s: %s", host,
+			  lookup == EAI_SYSTEM ? strerror(errno) : gai_strerror(lookup));
+		*status = lookup == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST;
+		return -1;
+	}
+	int error = 0;
+	for (size_t i = 0; i < count; i++) {
+		int fd = sock_connect(&addresses[i], timeout_ms);
+		if (fd >= 0) {
+			*server = addresses[i];
+			return fd;
+		}
+		error = errno;
+		*server = addresses[i];
+	}
+	/* One line for the whole attempt: the last address tried and why it failed. */
+	cli_error("connect %s: %s", addr_format(server, text, sizeof text), strerror(error));
+	*status = EX_UNAVAILABLE;
+	return -1;
+}
+
+/* The writer: standard input to the socket, then half-close. Returns an exit status. */
+static int send_input(int sock, const char *server)
+{
+	static char in[BUFFER_SIZE], out[BUFFER_SIZE + ENDLINE_HELD_MAX];
+	struct endline state;
+	bool ended = false;
+
+	endline_init(&state);
+	while (!ended) {
+		ssize_t count = io_read(STDIN_FILENO, in, sizeof in, -1);
+		size_t length;
+		if (count < 0) {
+			cli_error("read standard input: %s", strerror(errno));
+			return EX_IOERR;
+		}
+		if (count == 0) {
+			length = endline_finish(&state, out);
+			ended = true;
+		} else {
+			length = endline_feed(&state, in, (size_t)count, out, &ended);
+		}
+		if (io_write_all(sock, out, length, -1) != 0) {
+			cli_error("send to %s: %s", server, strerror(errno));
+			return EX_IOERR;
+		}
+	}
+	/* Half-close: the server sees the end of our data, and still sends its echoes. */
+	if (shutdown(sock, SHUT_WR) != 0) {
+		cli_error("shutdown %s: %s", server, strerror(errno));
+		return EX_IOERR;
+	}
+	return EX_OK;
+}
+
+/* The writer's process, after fork. Never returns. */
+static void run_writer(int sock, const char *server, pid_t parent)
+{
+	if (sig_child_reset() != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+		cli_error("writer setup: %s", strerror(errno));
+		_exit(EX_OSERR);
+	}
+	if (getppid() != parent)
+		_exit(EX_OSERR); /* the reader died before prctl took effect */
+	/* A server that resets the connection should give an error line, not a silent SIGPIPE death. */
+	if (sig_set(SIGPIPE, SIG_IGN) != 0) {
+		cli_error("sigaction SIGPIPE: %s", strerror(errno));
+		_exit(EX_OSERR);
+	}
+	_exit(send_input(sock, server));
+}
+
+/* What the reader makes of the writer's wait STATUS: 0 if it succeeded, else an exit status. */
+static int writer_result(pid_t writer, int status)
+{
+	char how[64];
+
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status); /* on failure the writer has said why */
+	cli_error("input process %ld %s", (long)writer, children_status_text(status, how, sizeof how));
+	return EX_OSERR;
+}
+
+/* Stops the writer (if still running) and reaps it. */
+static void stop_writer(pid_t writer)
+{
+	int status;
+
+	if (kill(writer, SIGTERM) != 0 && errno != ESRCH)
+		cli_error("kill %ld: %s", (long)writer, strerror(errno));
+	while (waitpid(writer, &status, 0) < 0) {
+		if (errno != EINTR) {
+			cli_error("waitpid %ld: %s", (long)writer, strerror(errno));
+			return;
+		}
+	}
+}
+
+/* The reader: the socket to standard output until the server closes. Returns an exit status. */
+static int receive_output(int sock, int signal_fd, pid_t writer, const char *server)
+{
+	static char buffer[BUFFER_SIZE];
+	bool writer_running = true;
+	struct pollfd fds[2] = {{.fd = sock, .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
+
+	for (;;) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			cli_error("poll: %s", strerror(errno));
+			stop_writer(writer);
+			return EX_OSERR;
+		}
+		if (fds[1].revents != 0) {
+			sig_drain();
+			while (sig_next() != 0)
+				; /* only SIGCHLD is caught: ask waitpid what it means */
+			int status;
+			if (writer_running && waitpid(writer, &status, WNOHANG) == writer) {
+				writer_running = false;
+				int result = writer_result(writer, status);
+				if (result != EX_OK)
+					return result;
+			}
+		}
+		if (fds[0].revents == 0)
+			continue;
+
+		ssize_t count = io_read(sock, buffer, sizeof buffer, -1);
+		if (count > 0) {
+			if (io_write_all(STDOUT_FILENO, buffer, (size_t)count, -1) == 0)
+				continue;
+			cli_error("write standard output: %s", strerror(errno));
+		} else if (count < 0) {
+			cli_error("receive from %s: %s", server, strerror(errno));
+		} else {
+			break; /* the server closed its side */
+		}
+		if (writer_running)
+			stop_writer(writer);
+		return EX_IOERR;
+	}
+
+	if (!writer_running)
+		return EX_OK;
+	/*
+	 * The server has closed. If the writer got to the end of its input, our
+	 * side is shut down too: the socket reports POLLHUP (both directions
+	 * closed) and the writer is on its way out, so wait for it. Otherwise the
+	 * server hung up first and the writer would wait for input forever.
+	 */
+	struct pollfd hangup = {.fd = sock, .events = 0};
+	if (poll(&hangup, 1, 0) == 1 && (hangup.revents & POLLHUP) != 0) {
+		int status;
+		while (waitpid(writer, &status, 0) < 0) {
+			if (errno != EINTR) {
+				cli_error("waitpid %ld: %s", (long)writer, strerror(errno));
+				return EX_OSERR;
+			}
+		}
+		return writer_result(writer, status);
+	}
+	stop_writer(writer);
+	cli_error("%s closed the connection before the end of input", server);
+	return EX_UNAVAILABLE;
+}
+
+int echo_client_main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"connect-timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	unsigned long timeout = DEFAULT_CONNECT_TIMEOUT;
+	char message[256];
+
+	optind = 0;
+	opterr = 0;
+	for (int value; (value = getopt_long(argc, argv, ":t:h", options, NULL)) != -1;) {
+		switch (value) {
+		case 't':
+			if (number_parse(optarg, 1, 3600, &timeout) != 0) {
+				snprintf(message, sizeof message, "--connect-timeout '%s': %s", optarg,
+					 errno == ERANGE ? "out of range 1-3600" : "not a number");
+				return cli_usage_error(COMMAND, message);
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		default:
+			options_problem(value, argv, message, sizeof message);
+			return cli_usage_error(COMMAND, message);
+		}
+	}
+	if (argc - optind != 2) {
+		snprintf(message, sizeof message, "needs HOST and PORT, got %d arguments", argc - optind);
+		return cli_usage_error(COMMAND, message);
+	}
+	const char *host = argv[optind];
+	uint16_t port;
+	if (addr_host_kind(host) == HOST_INVALID) {
+		snprintf(message, sizeof message, "'%s': not an IP address or host name", host);
+		return cli_usage_error(COMMAND, message);
+	}
+	if (addr_parse_port(argv[optind + 1], &port) != 0 || port == 0) {
+		snprintf(message, sizeof message, "port '%s': not a port (1-65535)", argv[optind + 1]);
+		return cli_usage_error(COMMAND, message);
+	}
+
+	struct address server;
+	char server_text[ADDRESS_TEXT_MAX];
+	int status;
+	int sock = connect_host(host, port, (int)timeout * 1000, &server, &status);
+	if (sock < 0)
+		return status;
+	addr_format(&server, server_text, sizeof server_text);
+
+	static const int caught[] = {SIGCHLD};
+	int signal_fd = sig_catch(caught, 1);
+	sigset_t saved_mask;
+	if (signal_fd < 0 || sig_block_all(&saved_mask) != 0) {
+		cli_error("signal setup: %s", strerror(errno));
+		(void)close(sock); /* exiting anyway */
+		return EX_OSERR;
+	}
+	pid_t parent = getpid();
+	pid_t writer = fork();
+	if (writer == 0)
+		run_writer(sock, server_text, parent);
+	int fork_errno = errno;
+	if (sig_restore(&saved_mask) != 0) {
+		cli_error("sigprocmask: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	if (writer < 0) {
+		cli_error("fork: %s", strerror(fork_errno));
+		(void)close(sock);
+		return EX_OSERR;
+	}
+	status = receive_output(sock, signal_fd, writer, server_text);
+	if (close(sock) != 0 && status == EX_OK) {
+		cli_error("close: %s", strerror(errno));
+		status = EX_IOERR;
+	}
+	return status;
+}

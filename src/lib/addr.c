@@ -1,0 +1,244 @@
+/*
+ * addr: parsing, formatting and comparing socket addresses. See addr.h.
+ */
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "number.h"
+
+enum host_kind addr_host_kind(const char *text)
+{
+	size_t length = strlen(text);
+	struct in_addr ipv4;
+
+	if (length == 0)
+		return HOST_INVALID;
+	if (text[0] == '[' || strchr(text, ':') != NULL) {
+		struct address parsed;
+		return addr_parse_numeric(text, 0, &parsed) == 0 ? HOST_IPV6 : HOST_INVALID;
+	}
+	if (strspn(text, "0123456789.") == length)
+		return inet_pton(AF_INET, text, &ipv4) == 1 ? HOST_IPV4 : HOST_INVALID;
+
+	/* A host name: dot-separated labels of letters, digits and inner hyphens (RFC 1123). */
+	if (text[length - 1] == '.')
+		length--; /* one trailing dot, as in "localhost.", is allowed */
+	if (length == 0 || length > 253)
+		return HOST_INVALID;
+	const char *label = text;
+	while (label < text + length) {
+		size_t label_length = strcspn(label, ".");
+		if (label + label_length > text + length)
+			label_length = (size_t)(text + length - label);
+		if (label_length == 0 || label_length > 63 || label[0] == '-' ||
+		    label[label_length - 1] == '-')
+			return HOST_INVALID;
+		for (size_t i = 0; i < label_length; i++) {
+			char c = label[i];
+			bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+			if (!letter && !(c >= '0' && c <= '9') && c != '-')
+				return HOST_INVALID;
+		}
+		label += label_length + 1;
+	}
+	return HOST_NAME;
+}
+
+int addr_parse_port(const char *text, uint16_t *port)
+{
+	unsigned long value;
+
+	if (number_parse(text, 0, 65535, &value) != 0)
+		return -1;
+	*port = (uint16_t)value;
+	return 0;
+}
+
+int addr_parse_numeric(const char *text, uint16_t port, struct address *out)
+{
+	char host[ADDRESS_TEXT_MAX];
+	size_t length = strlen(text);
+
+	/* Strip the brackets of "[::1]"; they are only allowed around IPv6. */
+	if (text[0] == '[') {
+		if (length < 3 || text[length - 1] != ']' || length - 2 >= sizeof host)
+			goto invalid;
+		memcpy(host, text + 1, length - 2);
+		host[length - 2] = '\0';
+		if (strchr(host, ':') == NULL)
+			goto invalid;
+	} else {
+		if (length >= sizeof host)
+			goto invalid;
+		memcpy(host, text, length + 1);
+	}
+
+	memset(out, 0, sizeof *out);
+	if (strchr(host, ':') == NULL) {
+		/* inet_pton, unlike inet_aton, takes only the strict dotted quad. */
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&out->storage;
+		if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
+			goto invalid;
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		out->length = sizeof *in4;
+		return 0;
+	}
+
+	/* IPv6, possibly with a zone ("fe80::1%eth0"): getaddrinfo parses both without I/O. */
+	struct addrinfo hints = {.ai_family = AF_INET6, .ai_flags = AI_NUMERICHOST};
+	struct addrinfo *result = NULL;
+	if (getaddrinfo(host, NULL, &hints, &result) != 0 || result == NULL)
+		goto invalid;
+	memcpy(&out->storage, result->ai_addr, result->ai_addrlen);
+	out->length = result->ai_addrlen;
+	freeaddrinfo(result);
+	addr_set_port(out, port);
+	return 0;
+
+invalid:
+	errno = EINVAL;
+	return -1;
+}
+
+int addr_resolve(const char *host, uint16_t port, int socktype, bool passive,
+		 struct address *out, size_t max, size_t *count)
+{
+	enum host_kind kind = addr_host_kind(host);
+
+	*count = 0;
+	if (kind == HOST_INVALID)
+		return EAI_NONAME;
+	if (kind == HOST_IPV4 || kind == HOST_IPV6) {
+		if (max == 0 || addr_parse_numeric(host, port, &out[0]) != 0)
+			return EAI_NONAME;
+		*count = 1;
+		return 0;
+	}
+
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = socktype,
+		/* No AI_ADDRCONFIG: it hides "localhost" on hosts with only loopback. */
+		.ai_flags = passive ? AI_PASSIVE : 0,
+	};
+	struct addrinfo *list = NULL;
+	int status = getaddrinfo(host, NULL, &hints, &list);
+	if (status != 0)
+		return status;
+	for (const struct addrinfo *ai = list; ai != NULL && *count < max; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof out->storage)
+			continue;
+		struct address candidate = {.length = ai->ai_addrlen};
+		memcpy(&candidate.storage, ai->ai_addr, ai->ai_addrlen);
+		addr_set_port(&candidate, port);
+		bool seen = false;
+		for (size_t i = 0; i < *count && !seen; i++)
+			seen = addr_equal(&out[i], &candidate);
+		if (!seen)
+			out[(*count)++] = candidate;
+	}
+	freeaddrinfo(list);
+	return *count > 0 ? 0 : EAI_NONAME;
+}
+
+void addr_any(int family, uint16_t port, struct address *out)
+{
+	memset(out, 0, sizeof *out);
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->storage;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_any;
+		out->length = sizeof *in6;
+	} else {
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&out->storage;
+		in4->sin_family = AF_INET;
+		in4->sin_addr.s_addr = htonl(INADDR_ANY);
+		out->length = sizeof *in4;
+	}
+	addr_set_port(out, port);
+}
+
+int addr_family(const struct address *address)
+{
+	return address->storage.ss_family;
+}
+
+uint16_t addr_port(const struct address *address)
+{
+	if (address->storage.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&address->storage)->sin6_port);
+	if (address->storage.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&address->storage)->sin_port);
+	return 0;
+}
+
+void addr_set_port(struct address *address, uint16_t port)
+{
+	if (address->storage.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&address->storage)->sin6_port = htons(port);
+	else if (address->storage.ss_family == AF_INET)
+		((struct sockaddr_in *)&address->storage)->sin_port = htons(port);
+}
+
+bool addr_equal(const struct address *a, const struct address *b)
+{
+	if (a->storage.ss_family != b->storage.ss_family)
+		return false;
+	if (a->storage.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)&a->storage;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)&b->storage;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->storage.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->storage;
+		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)&b->storage;
+		return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+	}
+	return false;
+}
+
+char *addr_format(const struct address *address, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+	char zone[IF_NAMESIZE + 1] = "";
+	uint16_t port = addr_port(address);
+
+	if (address->storage.ss_family == AF_INET) {
+		const struct sockaddr_in *in4 = (const struct sockaddr_in *)&address->storage;
+		if (inet_ntop(AF_INET, &in4->sin_addr, host, sizeof host) == NULL)
+			goto unknown;
+		snprintf(buf, size, "%s:%u", host, port);
+		return buf;
+	}
+	if (address->storage.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&address->storage;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			/* A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d; show them as IPv4. */
+			if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof host) == NULL)
+				goto unknown;
+			snprintf(buf, size, "%s:%u", host, port);
+			return buf;
+		}
+		if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host) == NULL)
+			goto unknown;
+		if (in6->sin6_scope_id != 0) {
+			zone[0] = '%';
+			if (if_indextoname(in6->sin6_scope_id, zone + 1) == NULL)
+				snprintf(zone, sizeof zone, "%%%u", (unsigned)in6->sin6_scope_id);
+		}
+		snprintf(buf, size, "[%s%s]:%u", host, zone, port);
+		return buf;
+	}
+unknown:
+	snprintf(buf, size, "(unknown address family %d)", address->storage.ss_family);
+	return buf;
+}

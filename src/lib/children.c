@@ -1,0 +1,146 @@
+/*
+ * children: a fixed-size table of child processes and their reaping.
+ * See children.h.
+ */
+#include "children.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "sig.h"
+
+int children_init(struct children *table, size_t capacity)
+{
+	memset(table, 0, sizeof *table);
+	if (capacity == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	table->slots = calloc(capacity, sizeof *table->slots);
+	table->free_slots = calloc(capacity, sizeof *table->free_slots);
+	/* Shared, not private: a child's stores to its counter are seen by the parent. */
+	void *counters = mmap(NULL, capacity * sizeof *table->counters, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (table->slots == NULL || table->free_slots == NULL || counters == MAP_FAILED) {
+		int saved_errno = errno;
+		if (counters != MAP_FAILED)
+			munmap(counters, capacity * sizeof *table->counters);
+		free(table->slots);
+		free(table->free_slots);
+		memset(table, 0, sizeof *table);
+		errno = saved_errno;
+		return -1;
+	}
+	table->counters = counters;
+	table->capacity = capacity;
+	/* Push the slots so that slot 0 is taken first: easier to follow in a debugger. */
+	for (size_t i = 0; i < capacity; i++) {
+		table->free_slots[i] = capacity - 1 - i;
+		table->slots[i].bytes = &table->counters[i];
+	}
+	return 0;
+}
+
+void children_destroy(struct children *table)
+{
+	if (table->counters != NULL)
+		munmap(table->counters, table->capacity * sizeof *table->counters);
+	free(table->slots);
+	free(table->free_slots);
+	memset(table, 0, sizeof *table);
+}
+
+bool children_full(const struct children *table)
+{
+	return table->count >= table->capacity;
+}
+
+struct child *children_next_slot(struct children *table)
+{
+	if (children_full(table))
+		return NULL;
+	struct child *slot = &table->slots[table->free_slots[table->capacity - 1 - table->count]];
+	*slot->bytes = 0;
+	return slot;
+}
+
+void children_add(struct children *table, struct child *slot, pid_t pid,
+		  const struct address *peer, const struct timespec *started)
+{
+	/* SLOT is the one on top of the free stack (children_next_slot): taking it is a pop. */
+	table->count++;
+	slot->pid = pid;
+	slot->peer = *peer;
+	slot->started = *started;
+}
+
+/*
+ * A linear scan: the table is small (-c, 256 by default) and this runs once
+ * per ended child, which costs far less than the fork that made it.
+ */
+struct child *children_find(struct children *table, pid_t pid)
+{
+	for (size_t i = 0; i < table->capacity; i++)
+		if (table->slots[i].pid == pid)
+			return &table->slots[i];
+	return NULL;
+}
+
+static void children_remove(struct children *table, struct child *slot)
+{
+	slot->pid = 0;
+	table->count--;
+	table->free_slots[table->capacity - 1 - table->count] = (size_t)(slot - table->slots);
+}
+
+size_t children_signal_all(const struct children *table, int signo)
+{
+	size_t signalled = 0;
+	for (size_t i = 0; i < table->capacity; i++) {
+		/* ESRCH cannot happen for an unreaped child (a zombie still has its pid). */
+		if (table->slots[i].pid > 0 && kill(table->slots[i].pid, signo) == 0)
+			signalled++;
+	}
+	return signalled;
+}
+
+int children_reap(struct children *table, children_ended_fn *ended, void *arg)
+{
+	int reaped = 0;
+
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid == 0)
+			return reaped; /* children remain, none has ended */
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ECHILD ? reaped : -1;
+		}
+		reaped++;
+		struct child *slot = children_find(table, pid);
+		ended(slot, pid, status, arg);
+		if (slot != NULL)
+			children_remove(table, slot);
+	}
+}
+
+char *children_status_text(int status, char *buf, size_t size)
+{
+	char name[32];
+
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by %s%s", sig_name(WTERMSIG(status), name, sizeof name),
+			 WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		snprintf(buf, size, "wait status 0x%x", (unsigned)status);
+	return buf;
+}

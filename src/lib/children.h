@@ -1,0 +1,82 @@
+/*
+ * children: the table of a server's child processes and their reaping.
+ *
+ * The table is sized once, at start, for the most children the server may
+ * have (-c); it never grows. Each slot holds the child's pid, its peer and its
+ * start time, and owns one byte counter in memory shared with the child
+ * (mmap MAP_SHARED), so the parent can log how many bytes a connection moved
+ * even when the child was killed.
+ *
+ * Reaping follows the rule for SIGCHLD: signals merge, so one SIGCHLD may
+ * stand for many ended children; children_reap() calls waitpid(-1, WNOHANG)
+ * until nothing is left to collect.
+ */
+#ifndef FORKNET_CHILDREN_H
+#define FORKNET_CHILDREN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "addr.h"
+
+struct child {
+	pid_t pid; /* 0 while the slot is free */
+	struct address peer;
+	struct timespec started; /* CLOCK_MONOTONIC */
+	uint64_t *bytes;         /* this slot's counter in the shared mapping */
+};
+
+struct children {
+	struct child *slots;
+	size_t capacity;
+	size_t count;        /* slots in use */
+	size_t *free_slots;  /* stack of free slot indexes */
+	uint64_t *counters;  /* capacity counters, shared with the children */
+};
+
+/* Sizes the table for CAPACITY children. Returns 0 or -1 with errno set. */
+int children_init(struct children *table, size_t capacity);
+
+/* Frees the table; the children themselves are not touched. */
+void children_destroy(struct children *table);
+
+bool children_full(const struct children *table);
+
+/*
+ * The slot the next child will take, its counter zeroed; NULL when full. The
+ * slot is only taken by children_add, so a failed fork needs no undoing.
+ */
+struct child *children_next_slot(struct children *table);
+
+/* Records PID, forked for PEER, in the slot children_next_slot returned. */
+void children_add(struct children *table, struct child *slot, pid_t pid,
+		  const struct address *peer, const struct timespec *started);
+
+/* The slot of PID, or NULL. */
+struct child *children_find(struct children *table, pid_t pid);
+
+/* Sends SIGNO to every child; returns how many were signalled. */
+size_t children_signal_all(const struct children *table, int signo);
+
+/*
+ * Called for each reaped child: CHILD is its slot (NULL for a pid not in
+ * the table), STATUS the wait status. The slot is freed after the call.
+ */
+typedef void children_ended_fn(const struct child *child, pid_t pid, int status, void *arg);
+
+/*
+ * Reaps every child that has ended, without blocking, calling ENDED for each.
+ * Returns the number reaped, or -1 if waitpid failed other than with ECHILD.
+ */
+int children_reap(struct children *table, children_ended_fn *ended, void *arg);
+
+/*
+ * Describes a wait status in words: "exited 0", "killed by SIGKILL",
+ * "killed by SIGSEGV (core dumped)". Returns BUF.
+ */
+char *children_status_text(int status, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * sig: the self-pipe signal technique. See sig.h for how it is used.
+ */
+#include "sig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t pending[NSIG];
+static int caught[NSIG];
+static int caught_count;
+static int pipe_fds[2] = {-1, -1};
+
+/*
+ * The handler: async-signal-safe only. It saves errno because write() may
+ * change it under the feet of the code it interrupted. A full pipe (EAGAIN)
+ * is fine: a wake-up is already waiting, and the flag records the signal.
+ */
+static void on_signal(int signo)
+{
+	int saved_errno = errno;
+	pending[signo] = 1;
+	ssize_t ignored = write(pipe_fds[1], "", 1);
+	(void)ignored;
+	errno = saved_errno;
+}
+
+int sig_catch(const int *signals, int count)
+{
+	if (pipe_fds[0] < 0 && pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0)
+		return -1;
+
+	for (int i = 0; i < count; i++) {
+		struct sigaction action;
+		memset(&action, 0, sizeof action);
+		action.sa_handler = on_signal;
+		action.sa_flags = SA_RESTART | (signals[i] == SIGCHLD ? SA_NOCLDSTOP : 0);
+		sigfillset(&action.sa_mask); /* one handler at a time keeps reasoning simple */
+		if (sigaction(signals[i], &action, NULL) != 0)
+			return -1;
+		if (caught_count < NSIG)
+			caught[caught_count++] = signals[i];
+	}
+	return pipe_fds[0];
+}
+
+void sig_drain(void)
+{
+	char bytes[64];
+	ssize_t count;
+
+	do
+		count = read(pipe_fds[0], bytes, sizeof bytes);
+	while (count > 0 || (count < 0 && errno == EINTR));
+	/* Anything else (EAGAIN: empty) ends the drain; the flags are what count. */
+}
+
+int sig_next(void)
+{
+	for (int i = 0; i < caught_count; i++) {
+		int signo = caught[i];
+		if (pending[signo]) {
+			pending[signo] = 0;
+			return signo;
+		}
+	}
+	return 0;
+}
+
+int sig_set(int signo, void (*disposition)(int))
+{
+	struct sigaction action;
+	memset(&action, 0, sizeof action);
+	action.sa_handler = disposition;
+	sigemptyset(&action.sa_mask);
+	return sigaction(signo, &action, NULL);
+}
+
+int sig_block_all(sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+	return sigprocmask(SIG_BLOCK, &all, old);
+}
+
+int sig_restore(const sigset_t *old)
+{
+	return sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+int sig_child_reset(void)
+{
+	int status = 0;
+
+	for (int i = 0; i < caught_count; i++) {
+		if (sig_set(caught[i], SIG_DFL) != 0)
+			status = -1;
+		pending[caught[i]] = 0;
+	}
+	caught_count = 0;
+	for (int i = 0; i < 2; i++) {
+		if (pipe_fds[i] >= 0 && close(pipe_fds[i]) != 0)
+			status = -1;
+		pipe_fds[i] = -1;
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+		status = -1;
+	return status;
+}
+
+const char *sig_name(int signo, char *buf, unsigned size)
+{
+	const char *abbreviation = sigabbrev_np(signo);
+	if (abbreviation != NULL)
+		snprintf(buf, size, "SIG%s", abbreviation);
+	else
+		snprintf(buf, size, "signal %d", signo);
+	return buf;
+}

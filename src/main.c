@@ -1,0 +1,87 @@
+/*
+ * forknet: the command. Dispatch only: find the subcommand, hand it the rest
+ * of the arguments. Each subcommand lives in a file of its own.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+
+#ifndef FORKNET_VERSION
+#define FORKNET_VERSION "unknown"
+#endif
+
+struct command {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"echo-server", echo_server_main, "TCP echo server, a child process per connection"},
+	{"echo-client", echo_client_main, "echo client with input and output in two processes"},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: forknet COMMAND [OPTION]... [ARGUMENT]...\n"
+		     "       forknet help COMMAND\n"
+		     "Multi-process network servers and clients.\n\nCommands:\n");
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'forknet COMMAND --help' describes a command's options. See forknet(1).\n");
+}
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int unknown(const char *name)
+{
+	cli_error("%s: unknown command (try 'forknet --help')", name);
+	return EX_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+		usage(stdout);
+		return EX_OK;
+	}
+	if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+		printf("forknet %s\n", FORKNET_VERSION);
+		return EX_OK;
+	}
+	if (strcmp(name, "help") == 0) {
+		if (argc == 2) {
+			usage(stdout);
+			return EX_OK;
+		}
+		const struct command *command = find(argv[2]);
+		if (command == NULL)
+			return unknown(argv[2]);
+		char help[] = "--help";
+		char *help_argv[] = {argv[2], help, NULL};
+		return command->main(2, help_argv);
+	}
+	if (name[0] == '-') {
+		cli_error("%s: unknown option (try 'forknet --help')", name);
+		return EX_USAGE;
+	}
+	const struct command *command = find(name);
+	if (command == NULL)
+		return unknown(name);
+	return command->main(argc - 1, argv + 1);
+}

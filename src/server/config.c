@@ -1,0 +1,140 @@
+/*
+ * config: the server configuration and its command-line options. See config.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../lib/addr.h"
+#include "../lib/number.h"
+#include "../lib/options.h"
+
+enum { OPTION_GRACE = 256 };
+
+static const struct option long_options[] = {
+	{"bind", required_argument, NULL, 'b'},
+	{"port", required_argument, NULL, 'p'},
+	{"model", required_argument, NULL, 'm'},
+	{"max-children", required_argument, NULL, 'c'},
+	{"grace", required_argument, NULL, OPTION_GRACE},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+const char server_config_options_help[] =
+	"  -b, --bind ADDR          listen on ADDR (IPv4, IPv6 or host name);\n"
+	"                           default: all addresses, IPv6 and IPv4\n"
+	"  -p, --port PORT          listen on PORT (0: any free port)\n"
+	"  -m, --model MODEL        fork: a child per connection (default);\n"
+	"                           iterative: one connection at a time\n"
+	"  -c, --max-children N     at most N children at once (default 256)\n"
+	"      --grace SECS         on stop, give children SECS to end (default 5)\n"
+	"  -q, --quiet              log only start, stop and problems\n"
+	"  -v, --verbose            log details too\n"
+	"  -h, --help               show this help\n";
+
+void server_config_defaults(struct server_config *config, uint16_t default_port)
+{
+	memset(config, 0, sizeof *config);
+	config->bind = NULL;
+	config->port = default_port;
+	config->model = MODEL_FORK;
+	config->max_children = SERVER_DEFAULT_MAX_CHILDREN;
+	config->grace_seconds = SERVER_DEFAULT_GRACE;
+	config->log_level = LOG_LEVEL_INFO;
+}
+
+/* The long name of option VALUE, for messages. */
+static const char *option_name(int value)
+{
+	for (const struct option *o = long_options; o->name != NULL; o++)
+		if (o->val == value)
+			return o->name;
+	return "?";
+}
+
+/* Parses a bounded number for option VALUE; on failure writes why into ERROR. */
+static int parse_bounded(int value, const char *text, unsigned long min, unsigned long max,
+			 unsigned long *out, char *error, size_t size)
+{
+	if (number_parse(text, min, max, out) == 0)
+		return 0;
+	if (errno == ERANGE)
+		snprintf(error, size, "--%s '%s': out of range %lu-%lu", option_name(value), text,
+			 min, max);
+	else
+		snprintf(error, size, "--%s '%s': not a number", option_name(value), text);
+	return -1;
+}
+
+enum config_result server_config_parse(struct server_config *config, int argc, char **argv,
+				       char *error, size_t size)
+{
+	unsigned long number;
+
+	/* optind = 0 makes glibc's getopt start afresh, so parsing can be repeated (tests). */
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		int value = getopt_long(argc, argv, ":b:p:m:c:qvh", long_options, NULL);
+		if (value == -1)
+			break;
+		switch (value) {
+		case 'b':
+			if (addr_host_kind(optarg) == HOST_INVALID) {
+				snprintf(error, size, "--bind '%s': not an IP address or host name",
+					 optarg);
+				return CONFIG_ERROR;
+			}
+			config->bind = optarg;
+			break;
+		case 'p':
+			if (parse_bounded(value, optarg, 0, 65535, &number, error, size) != 0)
+				return CONFIG_ERROR;
+			config->port = (uint16_t)number;
+			break;
+		case 'm':
+			if (strcmp(optarg, "fork") == 0) {
+				config->model = MODEL_FORK;
+			} else if (strcmp(optarg, "iterative") == 0) {
+				config->model = MODEL_ITERATIVE;
+			} else {
+				snprintf(error, size, "--model '%s': not a model (fork, iterative)",
+					 optarg);
+				return CONFIG_ERROR;
+			}
+			break;
+		case 'c':
+			if (parse_bounded(value, optarg, 1, SERVER_MAX_CHILDREN_LIMIT,
+					  &config->max_children, error, size) != 0)
+				return CONFIG_ERROR;
+			break;
+		case OPTION_GRACE:
+			if (parse_bounded(value, optarg, 0, SERVER_GRACE_LIMIT,
+					  &config->grace_seconds, error, size) != 0)
+				return CONFIG_ERROR;
+			break;
+		case 'q':
+			config->log_level = LOG_LEVEL_NOTICE;
+			break;
+		case 'v':
+			config->log_level = LOG_LEVEL_DEBUG;
+			break;
+		case 'h':
+			return CONFIG_HELP;
+		default:
+			options_problem(value, argv, error, size);
+			return CONFIG_ERROR;
+		}
+	}
+	if (optind < argc) {
+		snprintf(error, size, "'%s': unexpected argument", argv[optind]);
+		return CONFIG_ERROR;
+	}
+	return CONFIG_OK;
+}

@@ -1,0 +1,54 @@
+/*
+ * config: everything an operator sets for a TCP server, in one structure that
+ * every model honours, and the parsing of the command-line options that fill
+ * it. Parsing is pure: it prints nothing and exits nothing, so it can be unit
+ * tested; the command reports what it returns.
+ */
+#ifndef FORKNET_CONFIG_H
+#define FORKNET_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/log.h"
+
+enum server_model {
+	MODEL_FORK,      /* a child process per connection */
+	MODEL_ITERATIVE, /* the server process serves one connection at a time */
+};
+
+struct server_config {
+	const char *bind;   /* host or address to listen on; NULL: all, IPv6 and IPv4 */
+	uint16_t port;      /* 0: the system picks a free one */
+	enum server_model model;
+	unsigned long max_children;  /* hard cap on live children (fork model) */
+	unsigned long grace_seconds; /* on stop, how long children get before SIGKILL */
+	enum log_level log_level;
+};
+
+#define SERVER_DEFAULT_MAX_CHILDREN 256
+#define SERVER_MAX_CHILDREN_LIMIT 65536
+#define SERVER_DEFAULT_GRACE 5
+#define SERVER_GRACE_LIMIT 3600
+
+enum config_result {
+	CONFIG_OK,
+	CONFIG_HELP,  /* --help was asked for */
+	CONFIG_ERROR, /* ERROR holds one line saying what is wrong */
+};
+
+/* Fills CONFIG with the defaults (DEFAULT_PORT for the port). */
+void server_config_defaults(struct server_config *config, uint16_t default_port);
+
+/*
+ * Parses the options in ARGV[1..ARGC-1] (ARGV[0] is the command name) into
+ * CONFIG. On CONFIG_ERROR, ERROR (SIZE bytes) holds what was wrong, e.g.
+ * "--port '70000': out of range 0-65535". ARGV may be reordered.
+ */
+enum config_result server_config_parse(struct server_config *config, int argc, char **argv,
+				       char *error, size_t size);
+
+/* The option summary for --help, one option a line. */
+extern const char server_config_options_help[];
+
+#endif

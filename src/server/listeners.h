@@ -1,0 +1,35 @@
+/*
+ * listeners: the listening sockets of a TCP server. With no bind address the
+ * server listens on every address, IPv6 and IPv4 alike: one dual-stack socket
+ * where the system allows it, two sockets otherwise. A host name listens on
+ * each address it resolves to. With port 0 the system picks a free port for
+ * the first socket and the others take the same one.
+ */
+#ifndef FORKNET_LISTENERS_H
+#define FORKNET_LISTENERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/addr.h"
+
+#define LISTENERS_MAX 8
+
+struct listeners {
+	int fds[LISTENERS_MAX];                  /* non-blocking, close-on-exec */
+	struct address addresses[LISTENERS_MAX]; /* as bound, with the real port */
+	size_t count;
+};
+
+/*
+ * Opens the sockets for BIND (NULL: all addresses) and PORT. Returns 0, or a
+ * sysexits status with ERROR (SIZE bytes) saying what failed, e.g.
+ * "bind 127.0.0.1:80: Permission denied"; nothing is left open then.
+ */
+int listeners_open(struct listeners *listeners, const char *bind, uint16_t port, char *error,
+		   size_t size);
+
+/* Closes every socket; safe to call twice. Returns 0, or -1 if a close failed. */
+int listeners_close(struct listeners *listeners);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * model_fork: the concurrent server with one child process per connection,
+ * the design of the course's multiProcessTcpServer / echo_mpserv, made safe.
+ *
+ * Processes: the parent only accepts, forks, closes its copy of the connected
+ * socket and keeps the books; each child closes the listening sockets, serves
+ * its one connection and exits with the service's status.
+ *
+ * Signals: SIGCHLD, SIGTERM and SIGINT arrive as events on the signal
+ * descriptor (lib/sig.h), so reaping and stopping happen here in the main
+ * loop, never in a handler. One SIGCHLD may stand for many ended children;
+ * children_reap() collects them all.
+ *
+ * Limits: the children table is sized for -c at start. While it is full the
+ * parent stops polling the listening sockets, so new connections wait in the
+ * kernel's backlog instead of being accepted and dropped.
+ *
+ * Stopping (SIGTERM/SIGINT): close the listening sockets, send SIGTERM (and
+ * SIGCONT, for stopped children) to every child, wait up to --grace seconds
+ * while reaping, SIGKILL whatever is left, reap it, return. A second stop
+ * signal skips the rest of the grace period.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "../lib/children.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "../lib/sig.h"
+#include "server.h"
+
+/* Connections taken per wake-up of a listener before looking at signals again. */
+#define ACCEPT_BATCH 32
+/* After SIGKILL a child dies at once unless stuck in the kernel; do not wait forever. */
+#define KILL_WAIT_MS 5000
+
+struct fork_server {
+	struct server *server;
+	struct children children;
+	bool at_limit; /* the table was full when last looked at: logged once per episode */
+};
+
+/* children_reap's callback: one log line per ended connection. */
+static void child_ended(const struct child *child, pid_t pid, int status, void *arg)
+{
+	struct fork_server *fs = arg;
+	char how[64];
+
+	children_status_text(status, how, sizeof how);
+	if (child == NULL) {
+		log_warning("reaped process %ld that is not in the children table (%s)", (long)pid, how);
+		return;
+	}
+	/* A child killed by a signal is worth a warning, unless we sent it while stopping. */
+	enum log_level level =
+		WIFSIGNALED(status) && !fs->server->stopping ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO;
+	server_log_closed(fs->server, level, &child->peer, pid, how, *child->bytes, child->started);
+}
+
+static void reap(struct fork_server *fs)
+{
+	if (children_reap(&fs->children, child_ended, fs) < 0)
+		log_error("waitpid: %s", strerror(errno));
+	if (fs->at_limit && !children_full(&fs->children)) {
+		fs->at_limit = false;
+		log_debug("below the limit of %lu children again: accepting",
+			  fs->server->config->max_children);
+	}
+}
+
+/*
+ * Handles pending signals: reaps on SIGCHLD, starts stopping on SIGTERM or
+ * SIGINT. Returns true if a stop signal came.
+ */
+static bool handle_signals(struct fork_server *fs)
+{
+	bool stop = false;
+	int signo;
+	char name[32];
+
+	sig_drain();
+	while ((signo = sig_next()) != 0) {
+		if (signo == SIGCHLD) {
+			reap(fs);
+		} else {
+			log_notice("%s received: stopping", sig_name(signo, name, sizeof name));
+			stop = true;
+		}
+	}
+	return stop;
+}
+
+/* The child's side of fork(): serve the connection and exit. Never returns. */
+static void run_child(struct server *server, struct connection *conn, pid_t parent)
+{
+	/*
+	 * Signals are still blocked (see spawn): put back the default actions, so
+	 * SIGTERM ends this child, and only then unblock. SIGPIPE stays ignored:
+	 * a vanished client then shows up as EPIPE, which the service logs.
+	 */
+	if (sig_child_reset() != 0) {
+		log_error("child: resetting signals: %s", strerror(errno));
+		_exit(EX_OSERR);
+	}
+	/* If the server dies without stopping us (kill -9), do not linger as an orphan. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+		log_error("child: prctl PR_SET_PDEATHSIG: %s", strerror(errno));
+		_exit(EX_OSERR);
+	}
+	if (getppid() != parent)
+		_exit(EX_OSERR); /* the server died before prctl took effect */
+	/* The listening sockets are the parent's business. */
+	if (listeners_close(&server->listeners) != 0)
+		log_warning("child: close listening socket: %s", strerror(errno));
+
+	enum service_status status = server->service->serve(conn, server->service->arg);
+	/* _exit, not exit: the parent's stdio buffers and atexit handlers are not ours to run. */
+	_exit((int)status);
+}
+
+/* Forks a child to serve FD from PEER; the parent keeps no copy of FD. */
+static void spawn(struct fork_server *fs, int fd, const struct address *peer)
+{
+	struct child *slot = children_next_slot(&fs->children); /* not NULL: the caller checked */
+	struct connection conn = {.fd = fd, .peer = *peer, .bytes = slot->bytes, .cancel_fd = -1};
+	char address[ADDRESS_TEXT_MAX];
+	sigset_t saved_mask;
+
+	/*
+	 * Block all signals across fork(): a signal arriving in the child before
+	 * it resets its handlers would otherwise run the parent's handler there
+	 * and be lost. Once reset and unblocked, the child gets it with its
+	 * default action.
+	 */
+	if (sig_block_all(&saved_mask) != 0) {
+		log_error("sigprocmask: %s; closing connection from %s", strerror(errno),
+			  addr_format(peer, address, sizeof address));
+		(void)close(fd); /* the connection is dropped either way */
+		return;
+	}
+	pid_t parent = getpid();
+	struct timespec started = clock_now();
+	pid_t pid = fork();
+	if (pid == 0)
+		run_child(fs->server, &conn, parent);
+	int fork_errno = errno;
+	if (sig_restore(&saved_mask) != 0)
+		log_error("sigprocmask: %s", strerror(errno));
+
+	if (pid < 0) {
+		char why[ADDRESS_TEXT_MAX + 96];
+		snprintf(why, sizeof why, "fork for client %s: %s; connection closed",
+			 addr_format(peer, address, sizeof address), strerror(fork_errno));
+		if (close(fd) != 0)
+			log_warning("close: %s", strerror(errno));
+		server_pause(fs->server, why);
+		return;
+	}
+	children_add(&fs->children, slot, pid, peer, &started);
+	server_unpause(fs->server);
+	if (close(fd) != 0)
+		log_warning("close connection to child %ld: %s", (long)pid, strerror(errno));
+	log_info("client %s connected, child %ld", addr_format(peer, address, sizeof address),
+		 (long)pid);
+}
+
+/* Accepts and spawns from listener INDEX until it is empty, the table full, or paused. */
+static void accept_from(struct fork_server *fs, size_t index)
+{
+	for (int taken = 0; taken < ACCEPT_BATCH; taken++) {
+		int left_ms;
+		if (children_full(&fs->children) || server_paused(fs->server, &left_ms))
+			return;
+		int fd;
+		struct address peer;
+		if (server_accept(fs->server, index, &fd, &peer) != 1)
+			return;
+		spawn(fs, fd, &peer);
+	}
+}
+
+/*
+ * Waits until every child has been reaped or DEADLINE passes; when
+ * STOP_ON_SIGNAL, a further stop signal ends the wait at once. Returns true
+ * when no child is left.
+ */
+static bool wait_for_children(struct fork_server *fs, struct timespec deadline,
+			      bool stop_on_signal)
+{
+	while (fs->children.count > 0) {
+		int left = clock_ms_until(deadline);
+		if (left == 0)
+			return false;
+		struct pollfd pfd = {.fd = fs->server->signal_fd, .events = POLLIN};
+		int ready = poll(&pfd, 1, left);
+		if (ready < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			return false;
+		}
+		if (ready > 0 && handle_signals(fs) && stop_on_signal) {
+			log_notice("second stop signal: not waiting for the grace period");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The stop sequence; see the comment at the top of the file. */
+static void stop_children(struct fork_server *fs)
+{
+	const struct server_config *config = fs->server->config;
+
+	server_close_listeners(fs->server);
+	reap(fs); /* some may have ended already */
+	if (fs->children.count == 0)
+		return;
+	log_notice("asking %zu children to stop (grace period %lu s)", fs->children.count,
+		   config->grace_seconds);
+	children_signal_all(&fs->children, SIGTERM);
+	children_signal_all(&fs->children, SIGCONT); /* a stopped child must run to see SIGTERM */
+	if (wait_for_children(fs, clock_after(clock_now(), (long)config->grace_seconds * 1000),
+			      true))
+		return;
+
+	log_warning("killing %zu children still running", fs->children.count);
+	children_signal_all(&fs->children, SIGKILL);
+	if (!wait_for_children(fs, clock_after(clock_now(), KILL_WAIT_MS), false))
+		log_error("%zu children did not die after SIGKILL; leaving them",
+			  fs->children.count);
+}
+
+int model_fork_run(struct server *server)
+{
+	struct fork_server fs = {.server = server};
+	int status = EX_OK;
+
+	if (children_init(&fs.children, server->config->max_children) != 0) {
+		log_error("children table for %lu: %s", server->config->max_children,
+			  strerror(errno));
+		return EX_OSERR;
+	}
+	while (!server->stopping) {
+		int pause_ms;
+		bool paused = server_paused(server, &pause_ms);
+		bool full = children_full(&fs.children);
+		if (full && !fs.at_limit) {
+			fs.at_limit = true;
+			log_info("limit of %lu children reached: new connections wait",
+				 server->config->max_children);
+		}
+
+		struct pollfd fds[1 + LISTENERS_MAX];
+		nfds_t count = server_pollfds(server, fds, !full && !paused);
+		if (poll(fds, count, pause_ms) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			status = EX_OSERR;
+			break;
+		}
+		if (fds[0].revents != 0 && handle_signals(&fs)) {
+			server->stopping = true;
+			break;
+		}
+		for (nfds_t i = 1; i < count; i++)
+			if (fds[i].revents != 0)
+				accept_from(&fs, i - 1);
+	}
+	stop_children(&fs);
+	children_destroy(&fs.children);
+	return status;
+}

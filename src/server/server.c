@@ -1,0 +1,164 @@
+/*
+ * server: start-up, readiness and the helpers every model shares. See server.h.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "../lib/sig.h"
+
+#define PAUSE_FIRST_MS 50
+#define PAUSE_MAX_MS 1000
+
+static const char *const model_names[] = {
+	[MODEL_FORK] = "fork",
+	[MODEL_ITERATIVE] = "iterative",
+};
+
+int server_run(const struct server_config *config, const struct service *service)
+{
+	static const int caught[] = {SIGTERM, SIGINT, SIGCHLD};
+	struct server server = {.config = config, .service = service};
+	char error[256];
+	int status;
+
+	log_set_level(config->log_level);
+	if (sig_set(SIGPIPE, SIG_IGN) != 0 ||
+	    (server.signal_fd = sig_catch(caught, (int)(sizeof caught / sizeof caught[0]))) < 0) {
+		fprintf(stderr, "forknet: sigaction: %s\n", strerror(errno));
+		return EX_OSERR;
+	}
+	status = listeners_open(&server.listeners, config->bind, config->port, error, sizeof error);
+	if (status != 0) {
+		fprintf(stderr, "forknet: %s\n", error);
+		return status;
+	}
+	char limits[64] = "";
+	if (config->model == MODEL_FORK)
+		snprintf(limits, sizeof limits, ", at most %lu children", config->max_children);
+	for (size_t i = 0; i < server.listeners.count; i++) {
+		char address[ADDRESS_TEXT_MAX];
+		log_notice("listening on %s (%s service, %s model%s)",
+			   addr_format(&server.listeners.addresses[i], address, sizeof address),
+			   service->name, model_names[config->model], limits);
+	}
+
+	status = config->model == MODEL_FORK ? model_fork_run(&server) : model_iterative_run(&server);
+	server_close_listeners(&server);
+	log_notice("stopped");
+	return status;
+}
+
+nfds_t server_pollfds(const struct server *server, struct pollfd *fds, bool with_listeners)
+{
+	nfds_t count = 0;
+
+	fds[count++] = (struct pollfd){.fd = server->signal_fd, .events = POLLIN};
+	if (with_listeners)
+		for (size_t i = 0; i < server->listeners.count; i++)
+			fds[count++] = (struct pollfd){.fd = server->listeners.fds[i], .events = POLLIN};
+	return count;
+}
+
+int server_accept(struct server *server, size_t index, int *fd, struct address *peer)
+{
+	char address[ADDRESS_TEXT_MAX];
+	char why[ADDRESS_TEXT_MAX + 64];
+
+	for (;;) {
+		peer->length = sizeof peer->storage;
+		/* The listener is non-blocking; the accepted socket is blocking, close-on-exec. */
+		int accepted = accept4(server->listeners.fds[index], (struct sockaddr *)&peer->storage,
+				       &peer->length, SOCK_CLOEXEC);
+		if (accepted >= 0) {
+			*fd = accepted;
+			return 1;
+		}
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+			return 0; /* another wake-up took it, or the client gave up before we came */
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+		case EPERM: /* refused by a firewall rule */
+		case ENETDOWN:
+		case ENETUNREACH:
+		case EHOSTDOWN:
+		case EHOSTUNREACH:
+		case ENONET:
+		case ENOPROTOOPT:
+		case EOPNOTSUPP:
+			/* accept(2): errors of that one pending connection, which is gone. Go on. */
+			log_debug("accept on %s: %s",
+				  addr_format(&server->listeners.addresses[index], address, sizeof address),
+				  strerror(errno));
+			continue;
+		default:
+			snprintf(why, sizeof why, "accept on %s: %s",
+				 addr_format(&server->listeners.addresses[index], address, sizeof address),
+				 strerror(errno));
+			server_pause(server, why);
+			return -1;
+		}
+	}
+}
+
+void server_pause(struct server *server, const char *why)
+{
+	server->pause_ms = server->pause_ms == 0 ? PAUSE_FIRST_MS : server->pause_ms * 2;
+	if (server->pause_ms > PAUSE_MAX_MS)
+		server->pause_ms = PAUSE_MAX_MS;
+	server->paused_until = clock_after(clock_now(), server->pause_ms);
+	log_warning("%s; not accepting for %ld ms", why, server->pause_ms);
+}
+
+bool server_paused(struct server *server, int *left_ms)
+{
+	*left_ms = -1;
+	if (server->pause_ms == 0)
+		return false;
+	int left = clock_ms_until(server->paused_until);
+	if (left == 0)
+		return false;
+	*left_ms = left;
+	return true;
+}
+
+void server_unpause(struct server *server)
+{
+	server->pause_ms = 0;
+}
+
+void server_close_listeners(struct server *server)
+{
+	if (listeners_close(&server->listeners) != 0)
+		log_warning("close listening socket: %s", strerror(errno));
+}
+
+void server_log_closed(const struct server *server, enum log_level level,
+		       const struct address *peer, pid_t pid, const char *how, uint64_t bytes,
+		       struct timespec started)
+{
+	char address[ADDRESS_TEXT_MAX];
+	char child[96] = "";
+	double seconds = clock_seconds_between(started, clock_now());
+
+	if (pid > 0)
+		snprintf(child, sizeof child, ", child %ld %s", (long)pid, how);
+	else if (how != NULL)
+		snprintf(child, sizeof child, ", %s", how);
+	log_write(level, "client %s closed%s, %llu bytes %s in %.3f s",
+		  addr_format(peer, address, sizeof address), child, (unsigned long long)bytes,
+		  server->service->bytes_verb, seconds);
+}
