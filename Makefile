@@ -38,6 +38,8 @@ TESTS := $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 .PHONY: all run test test-deps tests install clean
 .DELETE_ON_ERROR:
+# Keep the objects of test programs (make would delete them as intermediates).
+.SECONDARY:
 
 all: $(BUILD)/forknet
 

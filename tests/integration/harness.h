@@ -1,0 +1,140 @@
+/*
+ * harness: what every integration test needs to run the real forknet binary
+ * and look at it from outside, in one place so tests do not repeat it.
+ *
+ * - Processes are started in a process group of their own, with standard
+ *   error (and standard output unless piped) captured in an in-memory file,
+ *   so their log can be read at any time and never blocks them.
+ * - The test process is a child subreaper: anything a server orphans is
+ *   reparented to it, so tests can prove that nothing was orphaned, and
+ *   teardown can reap it.
+ * - harness_teardown kills every process group started, reaps everything,
+ *   and closes every descriptor the test opened, also after a failed
+ *   assertion; a watchdog alarm does the same if a test hangs.
+ * - Every wait has a deadline; nothing sleeps for a guessed time.
+ */
+#ifndef FORKNET_HARNESS_H
+#define FORKNET_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A generous bound for things that normally take milliseconds. */
+#define HARNESS_TIMEOUT_MS 10000
+
+struct process {
+	pid_t pid;
+	int log_fd;    /* what the process wrote to standard error (and output, unless piped) */
+	int stdin_fd;  /* our end of its standard input, or -1 */
+	int stdout_fd; /* our end of its standard output, or -1 */
+	bool reaped;
+	int status;    /* wait status, once reaped */
+	uint16_t port; /* for servers: the port from "listening on ADDR:PORT" */
+};
+
+struct spawn_options {
+	bool stdin_pipe;  /* give the process a pipe as standard input (else /dev/null) */
+	bool stdout_pipe; /* capture standard output in a pipe (else into the log) */
+	bool unprivileged; /* run as user nobody (for limits that root ignores) */
+	long nproc_limit; /* RLIMIT_NPROC soft limit for the process, or -1 */
+};
+
+/* cmocka group setup/teardown for every test: subreaper, watchdog, cleanup. */
+int harness_setup(void **state);
+int harness_teardown(void **state);
+
+/* Starts forknet with ARGS (NULL-terminated, not including the program name). */
+struct process *harness_spawn(const char *const *args, const struct spawn_options *options);
+
+/*
+ * Starts forknet echo-server with ARGS (add "-p", "0" yourself) and waits for
+ * its "listening on" line; fails the test if it does not come. Sets ->port.
+ */
+struct process *harness_start_server(const char *const *args);
+
+/* Everything the process has logged so far, NUL-terminated; free() it. */
+char *harness_log(const struct process *process);
+
+/* Number of times NEEDLE occurs in HAYSTACK. */
+int harness_count(const char *haystack, const char *needle);
+
+/* Waits until the log holds NEEDLE at least COUNT times; false on timeout. */
+bool harness_wait_log(const struct process *process, const char *needle, int count,
+		      int timeout_ms);
+
+/* Waits for the process to end and reaps it; false on timeout. */
+bool harness_wait_exit(struct process *process, int timeout_ms);
+
+/* Prints the process's log to standard error (for a failing test's report). */
+void harness_dump_log(const struct process *process, const char *title);
+
+/* Connects to HOST:PORT (numeric); fails the test on error. Close-on-exec, blocking. */
+int harness_connect(const char *host, uint16_t port);
+
+/* Closes FD (and forgets it for teardown). */
+void harness_close(int fd);
+
+/* Sends all of BUF within the timeout. */
+bool harness_send(int fd, const void *buf, size_t length, int timeout_ms);
+
+/* Receives exactly LENGTH bytes within the timeout. */
+bool harness_receive(int fd, void *buf, size_t length, int timeout_ms);
+
+/* True if nothing arrives on FD for WINDOW_MS (used to show that a client waits). */
+bool harness_quiet_for(int fd, int window_ms);
+
+/* Waits for end of stream on FD (after any data, which is discarded); false on timeout. */
+bool harness_wait_eof(int fd, int timeout_ms);
+
+/*
+ * Sends BUF to an echo server over FD while reading what comes back, then
+ * half-closes and reads to the end. True if exactly BUF came back.
+ */
+bool harness_echo_exchange(int fd, const void *buf, size_t length, int timeout_ms);
+
+/* Sends a short message and checks it is echoed. */
+bool harness_echo_once(int fd, const char *message, int timeout_ms);
+
+/* Fills BUF with reproducible pseudo-random bytes (including NULs). */
+void harness_random_bytes(void *buf, size_t length, uint32_t seed);
+
+/* The children of PARENT per /proc (pids into OUT, up to MAX); *ZOMBIES gets how many are zombies. */
+size_t harness_children(pid_t parent, pid_t *out, size_t max, size_t *zombies);
+
+/* Waits until PARENT has exactly WANT children (zombies included); false on timeout. */
+bool harness_wait_children(pid_t parent, size_t want, int timeout_ms);
+
+/* True if PID exists (as anything, zombie included). */
+bool harness_process_exists(pid_t pid);
+
+/* The state letter of PID from /proc ('R', 'S', 'Z', ...), or 0 if gone. */
+char harness_process_state(pid_t pid);
+
+/* Socket inodes held open by PID, into OUT (up to MAX); returns the count. */
+size_t harness_socket_inodes(pid_t pid, unsigned long *out, size_t max);
+
+/* Number of open descriptors of PID. */
+size_t harness_fd_count(pid_t pid);
+
+/* True if socket INODE is a TCP socket in the LISTEN state. */
+bool harness_inode_listening(unsigned long inode);
+
+/* User plus system CPU time of PID so far, in clock ticks. */
+unsigned long harness_cpu_ticks(pid_t pid);
+
+/* Reaps processes orphaned to us (we are a subreaper); returns how many there were. */
+int harness_reap_orphans(void);
+
+/*
+ * Sets the RLIMIT_NPROC soft limit of PROCESS (started unprivileged) to its
+ * hard limit. Done from a helper with the process's own user id, which needs
+ * no capability (root may lack CAP_SYS_RESOURCE in a container).
+ */
+bool harness_lift_nproc_limit(const struct process *process);
+
+/* A TCP port on 127.0.0.1 with nothing listening (bound, then closed). */
+uint16_t harness_unused_port(void);
+
+#endif
