@@ -67,6 +67,15 @@ bool harness_wait_log(const struct process *process, const char *needle, int cou
 /* Waits for the process to end and reaps it; false on timeout. */
 bool harness_wait_exit(struct process *process, int timeout_ms);
 
+/*
+ * Feeds INPUT (LENGTH bytes) to the process's standard input pipe, closing it
+ * at the end unless KEEP_OPEN, while reading its standard output pipe to the
+ * end. Returns the output, NUL-terminated, with its length in *OUTPUT_LENGTH
+ * (free() it); NULL on timeout.
+ */
+char *harness_pipe_through(struct process *process, const void *input, size_t length,
+			   bool keep_open, size_t *output_length, int timeout_ms);
+
 /* Prints the process's log to standard error (for a failing test's report). */
 void harness_dump_log(const struct process *process, const char *title);
 
