@@ -123,7 +123,7 @@ static int send_input(int sock, const char *server)
 /* The writer's process, after fork. Never returns. */
 static void run_writer(int sock, const char *server, pid_t parent)
 {
-	if (sig_child_reset() != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+	if (sig_reset() != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
 		cli_error("writer setup: %s", strerror(errno));
 		_exit(EX_OSERR);
 	}
@@ -307,7 +307,7 @@ int echo_client_main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	status = receive_output(sock, signal_fd, writer, server_text);
-	if (close(sock) != 0 && status == EX_OK) {
+	if ((close(sock) != 0 || sig_reset() != 0) && status == EX_OK) {
 		cli_error("close: %s", strerror(errno));
 		status = EX_IOERR;
 	}

@@ -32,6 +32,14 @@ bool log_enabled(enum log_level level)
 	return level <= current_level;
 }
 
+/* How much of ROOM bytes an snprintf that returned WRITTEN used, leaving its NUL out. */
+static size_t used(int written, size_t room)
+{
+	if (written < 0 || room == 0)
+		return 0;
+	return (size_t)written < room ? (size_t)written : room - 1;
+}
+
 /* Writes "2026-11-25T09:14:03.512+0000" into BUF; returns its length. */
 static size_t format_time(char *buf, size_t size)
 {
@@ -39,9 +47,10 @@ static size_t format_time(char *buf, size_t size)
 	struct tm local;
 
 	if (clock_gettime(CLOCK_REALTIME, &now) != 0 || localtime_r(&now.tv_sec, &local) == NULL)
-		return (size_t)snprintf(buf, size, "-");
+		return used(snprintf(buf, size, "-"), size);
 	size_t length = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &local);
-	length += (size_t)snprintf(buf + length, size - length, ".%03ld", now.tv_nsec / 1000000);
+	length += used(snprintf(buf + length, size - length, ".%03ld", now.tv_nsec / 1000000),
+		       size - length);
 	length += strftime(buf + length, size - length, "%z", &local);
 	return length;
 }
@@ -54,22 +63,22 @@ void log_write(enum log_level level, const char *format, ...)
 	int saved_errno = errno; /* callers often log and then look at errno */
 	char line[LOG_LINE_MAX];
 	size_t length = format_time(line, sizeof line);
-	int written = snprintf(line + length, sizeof line - length, " forknet[%ld] %s: ",
-			       (long)getpid(), level_names[level]);
-	length += (size_t)written;
+	length += used(snprintf(line + length, sizeof line - length, " forknet[%ld] %s: ",
+				(long)getpid(), level_names[level]),
+		       sizeof line - length);
 
 	va_list args;
 	va_start(args, format);
-	written = vsnprintf(line + length, sizeof line - length, format, args);
+	int written = vsnprintf(line + length, sizeof line - length, format, args);
 	va_end(args);
-	if (written < 0)
-		written = 0;
-	length += (size_t)written;
-	if (length >= sizeof line - 1) {
-		/* Cut: keep room for the marker and the newline. */
-		length = sizeof line - 5;
-		memcpy(line + length, "...", 3);
-		length += 3;
+	if (written > 0 && (size_t)written >= sizeof line - length) {
+		/* Too long: cut, and mark the cut with "...", keeping room for the newline. */
+		length = sizeof line - 4;
+		line[length - 3] = '.';
+		line[length - 2] = '.';
+		line[length - 1] = '.';
+	} else {
+		length += used(written, sizeof line - length);
 	}
 	line[length++] = '\n';
 

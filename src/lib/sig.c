@@ -91,7 +91,7 @@ int sig_restore(const sigset_t *old)
 	return sigprocmask(SIG_SETMASK, old, NULL);
 }
 
-int sig_child_reset(void)
+int sig_reset(void)
 {
 	int status = 0;
 

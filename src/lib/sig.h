@@ -35,7 +35,7 @@ int sig_set(int signo, void (*disposition)(int));
 /*
  * Blocks every signal, saving the old mask in OLD. Used around fork() so that
  * a signal cannot run the parent's handler in the child before the child
- * resets it (see sig_child_reset).
+ * resets it (see sig_reset).
  */
 int sig_block_all(sigset_t *old);
 
@@ -43,11 +43,12 @@ int sig_block_all(sigset_t *old);
 int sig_restore(const sigset_t *old);
 
 /*
- * In a child just forked (with signals blocked): restores the default action
- * of every caught signal, forgets pending ones, closes the pipe, and unblocks
- * all signals. Returns 0 or -1.
+ * Undoes sig_catch: restores the default action of every caught signal,
+ * forgets pending ones, closes the pipe, and unblocks all signals. A child
+ * just forked (with signals blocked) calls it first; a program that caught
+ * signals calls it when it is done with them. Returns 0 or -1.
  */
-int sig_child_reset(void);
+int sig_reset(void);
 
 /* Writes the signal's name ("SIGKILL") into BUF and returns BUF. */
 const char *sig_name(int signo, char *buf, unsigned size);

@@ -104,7 +104,7 @@ static void run_child(struct server *server, struct connection *conn, pid_t pare
 	 * SIGTERM ends this child, and only then unblock. SIGPIPE stays ignored:
 	 * a vanished client then shows up as EPIPE, which the service logs.
 	 */
-	if (sig_child_reset() != 0) {
+	if (sig_reset() != 0) {
 		log_error("child: resetting signals: %s", strerror(errno));
 		_exit(EX_OSERR);
 	}

@@ -39,6 +39,7 @@ int server_run(const struct server_config *config, const struct service *service
 	status = listeners_open(&server.listeners, config->bind, config->port, error, sizeof error);
 	if (status != 0) {
 		fprintf(stderr, "forknet: %s\n", error);
+		(void)sig_reset(); /* exiting: only tidiness is at stake */
 		return status;
 	}
 	char limits[64] = "";
@@ -53,6 +54,8 @@ int server_run(const struct server_config *config, const struct service *service
 
 	status = config->model == MODEL_FORK ? model_fork_run(&server) : model_iterative_run(&server);
 	server_close_listeners(&server);
+	if (sig_reset() != 0)
+		log_warning("resetting signals: %s", strerror(errno));
 	log_notice("stopped");
 	return status;
 }

@@ -352,8 +352,9 @@ char *harness_pipe_through(struct process *process, const void *input, size_t le
 		if (fds[0].revents & (POLLIN | POLLHUP)) {
 			if (got + 65536 > capacity) {
 				capacity *= 2;
-				output = realloc(output, capacity);
-				assert_non_null(output);
+				char *bigger = realloc(output, capacity);
+				assert_non_null(bigger); /* a failed test ends here; its memory with it */
+				output = bigger;
 			}
 			ssize_t count = read(process->stdout_fd, output + got, capacity - got - 1);
 			if (count == 0)
