@@ -257,7 +257,7 @@ int echo_client_main(int argc, char **argv)
 			usage(stdout);
 			return EX_OK;
 		default:
-			options_problem(value, argv, message, sizeof message);
+			options_problem(value, argv, options, message, sizeof message);
 			return cli_usage_error(COMMAND, message);
 		}
 	}

@@ -26,27 +26,43 @@ enum host_kind addr_host_kind(const char *text)
 	if (strspn(text, "0123456789.") == length)
 		return inet_pton(AF_INET, text, &ipv4) == 1 ? HOST_IPV4 : HOST_INVALID;
 
-	/* A host name: dot-separated labels of letters, digits and inner hyphens (RFC 1123). */
+	/*
+	 * Anything inet_aton takes ("127.1", "0x7f000001") is an IPv4 address in
+	 * an old spelling, which getaddrinfo would quietly accept: refuse it, so
+	 * that only the strict dotted quad counts as IPv4.
+	 */
+	if (inet_aton(text, &ipv4) != 0)
+		return HOST_INVALID;
+
+	/* A host name (RFC 1123): dot-separated labels of letters, digits and inner hyphens. */
 	if (text[length - 1] == '.')
 		length--; /* one trailing dot, as in "localhost.", is allowed */
 	if (length == 0 || length > 253)
 		return HOST_INVALID;
-	const char *label = text;
-	while (label < text + length) {
-		size_t label_length = strcspn(label, ".");
-		if (label + label_length > text + length)
-			label_length = (size_t)(text + length - label);
-		if (label_length == 0 || label_length > 63 || label[0] == '-' ||
-		    label[label_length - 1] == '-')
+	const char *end = text + length;
+	bool all_digits = false;
+	for (const char *label = text;; label++) {
+		const char *stop = memchr(label, '.', (size_t)(end - label));
+		if (stop == NULL)
+			stop = end;
+		size_t label_length = (size_t)(stop - label);
+		if (label_length == 0 || label_length > 63 || label[0] == '-' || stop[-1] == '-')
 			return HOST_INVALID;
-		for (size_t i = 0; i < label_length; i++) {
-			char c = label[i];
-			bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-			if (!letter && !(c >= '0' && c <= '9') && c != '-')
+		all_digits = true;
+		for (const char *c = label; c < stop; c++) {
+			bool letter = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z');
+			bool digit = *c >= '0' && *c <= '9';
+			if (!letter && !digit && *c != '-')
 				return HOST_INVALID;
+			all_digits = all_digits && digit;
 		}
-		label += label_length + 1;
+		if (stop == end)
+			break;
+		label = stop;
 	}
+	/* RFC 1123 2.1: the top-level label is never all digits, or names and addresses would mix. */
+	if (all_digits)
+		return HOST_INVALID;
 	return HOST_NAME;
 }
 

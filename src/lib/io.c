@@ -36,16 +36,25 @@ static int wait_ready(int fd, short events, int cancel_fd)
 	}
 }
 
+/*
+ * A blocking call cannot see the cancel descriptor, so it is looked at
+ * first. Returns -1 with ECANCELED if it is readable, else 0.
+ */
+static int check_cancel(int cancel_fd)
+{
+	struct pollfd cancel = {.fd = cancel_fd, .events = POLLIN};
+
+	if (cancel_fd >= 0 && poll(&cancel, 1, 0) > 0) {
+		errno = ECANCELED;
+		return -1;
+	}
+	return 0;
+}
+
 ssize_t io_read(int fd, void *buf, size_t length, int cancel_fd)
 {
-	/* A blocking read cannot see the cancel descriptor: look at it first. */
-	if (cancel_fd >= 0) {
-		struct pollfd cancel = {.fd = cancel_fd, .events = POLLIN};
-		if (poll(&cancel, 1, 0) > 0) {
-			errno = ECANCELED;
-			return -1;
-		}
-	}
+	if (check_cancel(cancel_fd) != 0)
+		return -1;
 	for (;;) {
 		ssize_t count = read(fd, buf, length);
 		if (count >= 0)
@@ -61,6 +70,8 @@ int io_write_all(int fd, const void *buf, size_t length, int cancel_fd)
 {
 	const char *next = buf;
 
+	if (check_cancel(cancel_fd) != 0)
+		return -1;
 	while (length > 0) {
 		ssize_t count = write(fd, next, length);
 		if (count > 0) {

@@ -20,13 +20,14 @@ int number_parse(const char *text, unsigned long min, unsigned long max, unsigne
 			return -1;
 		}
 	}
-	/* All digits: now accumulate, stopping as soon as the value passes MAX. */
+	/* All digits: now accumulate, stopping before the value would pass MAX (or wrap). */
 	for (p = text; *p != '\0'; p++) {
-		result = result * 10 + (unsigned long)(*p - '0');
-		if (result > max) {
+		unsigned long digit = (unsigned long)(*p - '0');
+		if (digit > max || result > (max - digit) / 10) {
 			errno = ERANGE;
 			return -1;
 		}
+		result = result * 10 + digit;
 	}
 	if (result < min) {
 		errno = ERANGE;

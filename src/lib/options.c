@@ -3,24 +3,45 @@
  */
 #include "options.h"
 
-#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-void options_problem(int result, char **argv, char *error, size_t size)
+/*
+ * True if WORD ("--name" or "--name=value") names, in full or as an
+ * abbreviation getopt_long accepts, the long option whose value is VALUE.
+ */
+static bool names_option(const char *word, int value, const struct option *long_options)
 {
-	/* The word getopt looked at last; for a long option, without any "=value". */
-	const char *word = argv[optind - 1];
-	int word_length = (int)strcspn(word, "=");
+	size_t length = strcspn(word + 2, "=");
 
-	if (result == ':') {
-		if (word[1] != '-' && optopt != 0)
-			snprintf(error, size, "-%c: needs a value", optopt);
-		else
-			snprintf(error, size, "%.*s: needs a value", word_length, word);
-	} else if (optopt != 0) {
-		snprintf(error, size, "-%c: unknown option", optopt);
-	} else {
-		snprintf(error, size, "%.*s: unknown option", word_length, word);
-	}
+	for (const struct option *o = long_options; o->name != NULL; o++)
+		if (o->val == value && strncmp(o->name, word + 2, length) == 0)
+			return true;
+	return false;
+}
+
+void options_problem(int result, char **argv, const struct option *long_options, char *error,
+		     size_t size)
+{
+	/*
+	 * getopt_long does not say which word it was reading. The last word it
+	 * passed is the culprit when that word is a long option; otherwise the
+	 * culprit is the short option in optopt (which may sit in a cluster
+	 * such as "-qz" that optind has not passed yet).
+	 */
+	const char *word = argv[optind - 1];
+	bool long_form = strncmp(word, "--", 2) == 0 &&
+			 (optopt == 0 || names_option(word, optopt, long_options));
+	int name_length = (int)strcspn(word, "=");
+
+	if (!long_form)
+		snprintf(error, size, "-%c: %s", optopt,
+			 result == ':' ? "needs a value" : "unknown option");
+	else if (result == ':')
+		snprintf(error, size, "%.*s: needs a value", name_length, word);
+	else if (optopt != 0)
+		snprintf(error, size, "%.*s: takes no value", name_length, word);
+	else
+		snprintf(error, size, "%.*s: unknown option", name_length, word);
 }

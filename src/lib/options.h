@@ -5,12 +5,16 @@
 #ifndef FORKNET_OPTIONS_H
 #define FORKNET_OPTIONS_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 /*
  * After getopt_long (with opterr = 0 and an option string starting with ':')
- * returned RESULT ':' or '?', writes into ERROR what was wrong with ARGV.
+ * returned RESULT ':' or '?' for ARGV and LONG_OPTIONS, writes into ERROR
+ * what was wrong: "--port: needs a value", "-x: unknown option",
+ * "--quiet: takes no value".
  */
-void options_problem(int result, char **argv, char *error, size_t size);
+void options_problem(int result, char **argv, const struct option *long_options, char *error,
+		     size_t size);
 
 #endif

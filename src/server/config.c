@@ -128,7 +128,7 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 		case 'h':
 			return CONFIG_HELP;
 		default:
-			options_problem(value, argv, error, size);
+			options_problem(value, argv, long_options, error, size);
 			return CONFIG_ERROR;
 		}
 	}

@@ -105,6 +105,10 @@ static void test_server_option_errors(void **state)
 		{{"echo-server", "-p", NULL}, "-p: needs a value"},
 		{{"echo-server", "--port", NULL}, "--port: needs a value"},
 		{{"echo-server", "stray", NULL}, "'stray': unexpected argument"},
+		{{"echo-server", "--quiet=1", NULL}, "--quiet: takes no value"},
+		{{"echo-server", "--quiet", "-vz"}, "-z: unknown option"},
+		{{"echo-server", "-b", "127.1"}, "--bind '127.1': not an IP address or host name"},
+		{{"echo-server", "-b", "0x7f000001"}, "--bind '0x7f000001': not an IP address or host name"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char expected[256];
