@@ -33,6 +33,25 @@ static pid_t only_child(const struct process *server)
 	return child;
 }
 
+/*
+ * Waits (as its tracer) until the traced CHILD is killed by SIGKILL, and
+ * reaps it as tracer, which hands it back to its parent, the server.
+ */
+static void expect_traced_child_killed(pid_t child)
+{
+	int status = 0;
+	for (int waited = 0; waited < 2 * T; waited += 5) {
+		pid_t pid = waitpid(child, &status, WNOHANG | __WALL);
+		if (pid == child && (WIFSIGNALED(status) || WIFEXITED(status))) {
+			assert_true(WIFSIGNALED(status));
+			assert_int_equal(WTERMSIG(status), SIGKILL);
+			return;
+		}
+		usleep(5000); /* stops of the tracee are reported too: it is not dead yet */
+	}
+	fail_msg("traced child %d was not killed", (int)child);
+}
+
 /* Sends SIGTERM to SERVER and checks it exits 0 with no child left behind. */
 static void stop_server(struct process *server)
 {
@@ -308,18 +327,7 @@ static void test_grace_period_ends_with_sigkill(void **state)
 	 */
 	assert_int_equal(ptrace(PTRACE_SEIZE, child, NULL, NULL), 0);
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
-	int status = 0;
-	bool killed = false;
-	for (int i = 0; i < 2 * T / 5 && !killed; i++) {
-		pid_t pid = waitpid(child, &status, WNOHANG | __WALL);
-		if (pid == child && (WIFSIGNALED(status) || WIFEXITED(status)))
-			killed = true; /* reaping it as tracer hands it back to the server */
-		else
-			usleep(5000);
-	}
-	assert_true(killed);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGKILL);
+	expect_traced_child_killed(child);
 	assert_true(harness_wait_exit(server, T));
 	assert_int_equal(WEXITSTATUS(server->status), 0);
 	assert_true(harness_wait_log(server, "killing 1 children still running", 1, 0));
@@ -339,16 +347,7 @@ static void test_second_signal_skips_grace(void **state)
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
 	assert_true(harness_wait_log(server, "asking 1 children to stop", 1, T));
 	assert_int_equal(kill(server->pid, SIGINT), 0);
-	int status = 0;
-	bool killed = false;
-	for (int i = 0; i < 2 * T / 5 && !killed; i++) {
-		pid_t pid = waitpid(child, &status, WNOHANG | __WALL);
-		if (pid == child && (WIFSIGNALED(status) || WIFEXITED(status)))
-			killed = true;
-		else
-			usleep(5000);
-	}
-	assert_true(killed);
+	expect_traced_child_killed(child);
 	assert_true(harness_wait_exit(server, T));
 	assert_int_equal(WEXITSTATUS(server->status), 0);
 	assert_true(harness_wait_log(server, "second stop signal", 1, 0));
