@@ -2,9 +2,11 @@
  * forknet: the command. Dispatch only: find the subcommand, hand it the rest
  * of the arguments. Each subcommand lives in a file of its own.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -49,8 +51,26 @@ static int unknown(const char *name)
 	return EX_USAGE;
 }
 
+/*
+ * Makes sure descriptors 0, 1 and 2 are open. Were one closed at start, the
+ * next socket or pipe would take its number, and the echo client would write
+ * its output into the connection, or a server its log into a client.
+ */
+static int standard_descriptors_open(void)
+{
+	for (;;) {
+		int fd = open("/dev/null", O_RDWR);
+		if (fd < 0)
+			return -1;
+		if (fd > STDERR_FILENO)
+			return close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	if (standard_descriptors_open() != 0)
+		return EX_OSERR; /* nowhere safe to say so: standard error may be what is missing */
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;

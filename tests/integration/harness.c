@@ -195,6 +195,14 @@ struct process *harness_spawn(const char *const *args, const struct spawn_option
 		    dup2(options->stdout_pipe ? out_pipe[1] : log_fd, STDOUT_FILENO) < 0 ||
 		    dup2(log_fd, STDERR_FILENO) < 0)
 			_exit(126);
+		if (options->stdout_file != NULL) {
+			int out = open(options->stdout_file, O_WRONLY);
+			if (out < 0 || dup2(out, STDOUT_FILENO) < 0)
+				_exit(126);
+		}
+		for (int fd = 0; fd <= 2; fd++)
+			if (options->closed & (1u << fd))
+				close(fd);
 		signal(SIGPIPE, SIG_DFL);
 		sigset_t none;
 		sigemptyset(&none);

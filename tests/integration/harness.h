@@ -39,6 +39,8 @@ struct spawn_options {
 	bool stdout_pipe; /* capture standard output in a pipe (else into the log) */
 	bool unprivileged; /* run as user nobody (for limits that root ignores) */
 	long nproc_limit; /* RLIMIT_NPROC soft limit for the process, or -1 */
+	const char *stdout_file; /* open this file as standard output (e.g. /dev/full) */
+	unsigned closed; /* bit N set: start the program with descriptor N (0-2) closed */
 };
 
 /* cmocka group setup/teardown for every test: subreaper, watchdog, cleanup. */

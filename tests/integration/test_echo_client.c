@@ -189,6 +189,42 @@ static void test_ipv6(void **state)
 	expect_exit(client, 0);
 }
 
+/* With standard output closed, the echoes are dropped: never written back into the connection. */
+static void test_closed_standard_output(void **state)
+{
+	(void)state;
+	struct process *server = start_server();
+	struct spawn_options options = {.stdin_pipe = true, .nproc_limit = -1, .closed = 1u << 1};
+	char port[16];
+	snprintf(port, sizeof port, "%u", server->port);
+	struct process *client =
+		harness_spawn((const char *[]){"echo-client", "127.0.0.1", port, NULL}, &options);
+	assert_int_equal(write(client->stdin_fd, "ping\n", 5), 5);
+	close(client->stdin_fd);
+	client->stdin_fd = -1;
+	expect_exit(client, 0);
+	assert_true(harness_wait_log(server, "closed, child", 1, T));
+	char *log = harness_log(server);
+	assert_int_equal(harness_count(log, "exited 0, 5 bytes echoed"), 1);
+	free(log);
+}
+
+/* Standard output that fails (a full disk): one error line, status 74, the writer reaped. */
+static void test_failing_standard_output(void **state)
+{
+	(void)state;
+	struct process *server = start_server();
+	struct spawn_options options = {.stdin_pipe = true, .nproc_limit = -1,
+					.stdout_file = "/dev/full"};
+	char port[16];
+	snprintf(port, sizeof port, "%u", server->port);
+	struct process *client =
+		harness_spawn((const char *[]){"echo-client", "127.0.0.1", port, NULL}, &options);
+	assert_int_equal(write(client->stdin_fd, "ping\n", 5), 5);
+	expect_exit(client, 74);
+	expect_log(client, "forknet: write standard output: No space left on device\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +236,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_hangs_up_first, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_killed_client_leaves_no_writer, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_closed_standard_output, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_failing_standard_output, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("echo-client", tests, NULL, NULL);
 }

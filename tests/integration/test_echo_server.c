@@ -487,6 +487,28 @@ static void test_iterative_stops_while_serving(void **state)
 	assert_true(harness_wait_log(server, "cut short by the stop, 4 bytes echoed", 1, 0));
 }
 
+/* Started with standard input and output closed, the server still keeps its sockets apart from them. */
+static void test_closed_standard_descriptors(void **state)
+{
+	(void)state;
+	struct spawn_options options = {.nproc_limit = -1, .closed = 1u << 0 | 1u << 1};
+	struct process *server = harness_spawn(
+		(const char *[]){"echo-server", "-b", "127.0.0.1", "-p", "0", NULL}, &options);
+	assert_true(harness_wait_log(server, "listening on 127.0.0.1:", 1, T));
+	char *log = harness_log(server);
+	server->port = (uint16_t)strtoul(strstr(log, "127.0.0.1:") + 10, NULL, 10);
+	free(log);
+	int fd = harness_connect("127.0.0.1", server->port);
+	assert_true(harness_echo_once(fd, "hello", T));
+	unsigned long sockets[4];
+	assert_int_equal(harness_socket_inodes(server->pid, sockets, 4), 1);
+	assert_true(harness_inode_listening(sockets[0]));
+	pid_t child = only_child(server);
+	assert_int_equal(harness_socket_inodes(child, sockets, 4), 1);
+	assert_int_equal(harness_fd_count(child), 4);
+	stop_server(server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +531,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_accept_out_of_descriptors, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_fork_failure_is_survived, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_iterative_stops_while_serving, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_closed_standard_descriptors, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("echo-server", tests, NULL, NULL);
 }
