@@ -9,7 +9,8 @@
  * Signals: SIGCHLD, SIGTERM and SIGINT arrive as events on the signal
  * descriptor (lib/sig.h), so reaping and stopping happen here in the main
  * loop, never in a handler. One SIGCHLD may stand for many ended children;
- * children_reap() collects them all.
+ * children_reap() collects them all. Children ignore SIGINT, so that Ctrl-C
+ * (sent to the whole process group) stops them through the parent.
  *
  * Limits: the children table is sized for -c at start. While it is full the
  * parent stops polling the listening sockets, so new connections wait in the
@@ -74,26 +75,16 @@ static void reap(struct fork_server *fs)
 	}
 }
 
-/*
- * Handles pending signals: reaps on SIGCHLD, starts stopping on SIGTERM or
- * SIGINT. Returns true if a stop signal came.
- */
+/* server_handle_signals' callback for SIGCHLD. */
+static void reap_callback(void *arg)
+{
+	reap(arg);
+}
+
+/* Handles pending signals: reaps on SIGCHLD; returns true on SIGTERM or SIGINT. */
 static bool handle_signals(struct fork_server *fs)
 {
-	bool stop = false;
-	int signo;
-	char name[32];
-
-	sig_drain();
-	while ((signo = sig_next()) != 0) {
-		if (signo == SIGCHLD) {
-			reap(fs);
-		} else {
-			log_notice("%s received: stopping", sig_name(signo, name, sizeof name));
-			stop = true;
-		}
-	}
-	return stop;
+	return server_handle_signals(fs->server, reap_callback, fs);
 }
 
 /* The child's side of fork(): serve the connection and exit. Never returns. */
@@ -106,6 +97,15 @@ static void run_child(struct server *server, struct connection *conn, pid_t pare
 	 */
 	if (sig_reset() != 0) {
 		log_error("child: resetting signals: %s", strerror(errno));
+		_exit(EX_OSERR);
+	}
+	/*
+	 * Ctrl-C in a terminal sends SIGINT to the whole process group, children
+	 * included. Ignoring it here lets the parent stop them in order (SIGTERM,
+	 * grace period) instead of every child dying on the spot.
+	 */
+	if (sig_set(SIGINT, SIG_IGN) != 0) {
+		log_error("child: ignoring SIGINT: %s", strerror(errno));
 		_exit(EX_OSERR);
 	}
 	/* If the server dies without stopping us (kill -9), do not linger as an orphan. */
@@ -264,10 +264,8 @@ int model_fork_run(struct server *server)
 			status = EX_OSERR;
 			break;
 		}
-		if (fds[0].revents != 0 && handle_signals(&fs)) {
-			server->stopping = true;
+		if (fds[0].revents != 0 && handle_signals(&fs))
 			break;
-		}
 		for (nfds_t i = 1; i < count; i++)
 			if (fds[i].revents != 0)
 				accept_from(&fs, i - 1);

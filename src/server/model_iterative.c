@@ -7,7 +7,8 @@
  * Processes: one, no children. Signals: SIGTERM and SIGINT stop it, even in
  * the middle of a connection: the connection is made non-blocking and the
  * service is given the signal descriptor as its cancel descriptor, so a
- * client that neither sends nor reads cannot hold the server.
+ * client that neither sends nor reads cannot hold the server. Only the stop
+ * signals are caught here (see server_run), so nothing else cancels.
  */
 #include <errno.h>
 #include <string.h>
@@ -17,25 +18,7 @@
 #include "../lib/clock.h"
 #include "../lib/io.h"
 #include "../lib/log.h"
-#include "../lib/sig.h"
 #include "server.h"
-
-/* Handles pending signals; returns true if one of them asks to stop. */
-static bool stop_requested(void)
-{
-	bool stop = false;
-	int signo;
-	char name[32];
-
-	sig_drain();
-	while ((signo = sig_next()) != 0) {
-		if (signo == SIGTERM || signo == SIGINT) {
-			log_notice("%s received: stopping", sig_name(signo, name, sizeof name));
-			stop = true;
-		}
-	}
-	return stop;
-}
 
 /* Serves one connection here, in the server process, then closes it. */
 static void serve_here(struct server *server, int fd, const struct address *peer)
@@ -72,10 +55,8 @@ int model_iterative_run(struct server *server)
 			log_error("poll: %s", strerror(errno));
 			return EX_OSERR;
 		}
-		if (fds[0].revents != 0 && stop_requested()) {
-			server->stopping = true;
+		if (fds[0].revents != 0 && server_handle_signals(server, NULL, NULL))
 			break;
-		}
 		/* One connection per turn, then look at the signals again. */
 		for (nfds_t i = 1; i < count; i++) {
 			int fd;

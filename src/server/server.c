@@ -25,15 +25,25 @@ static const char *const model_names[] = {
 
 int server_run(const struct server_config *config, const struct service *service)
 {
+	/*
+	 * The iterative model has no children, so it leaves SIGCHLD alone: it
+	 * cancels the connection it serves when the signal descriptor wakes, and
+	 * only a stop signal may do that.
+	 */
 	static const int caught[] = {SIGTERM, SIGINT, SIGCHLD};
+	int caught_count = config->model == MODEL_FORK ? 3 : 2;
 	struct server server = {.config = config, .service = service};
 	char error[256];
 	int status;
 
 	log_set_level(config->log_level);
-	if (sig_set(SIGPIPE, SIG_IGN) != 0 ||
-	    (server.signal_fd = sig_catch(caught, (int)(sizeof caught / sizeof caught[0]))) < 0) {
-		fprintf(stderr, "forknet: sigaction: %s\n", strerror(errno));
+	if (sig_set(SIGPIPE, SIG_IGN) != 0) {
+		fprintf(stderr, "forknet: sigaction SIGPIPE: %s\n", strerror(errno));
+		return EX_OSERR;
+	}
+	server.signal_fd = sig_catch(caught, caught_count);
+	if (server.signal_fd < 0) {
+		fprintf(stderr, "forknet: catching signals: %s\n", strerror(errno));
 		return EX_OSERR;
 	}
 	status = listeners_open(&server.listeners, config->bind, config->port, error, sizeof error);
@@ -58,6 +68,27 @@ int server_run(const struct server_config *config, const struct service *service
 		log_warning("resetting signals: %s", strerror(errno));
 	log_notice("stopped");
 	return status;
+}
+
+bool server_handle_signals(struct server *server, void (*on_child)(void *arg), void *arg)
+{
+	bool stop = false;
+	int signo;
+	char name[32];
+
+	sig_drain();
+	while ((signo = sig_next()) != 0) {
+		if (signo == SIGCHLD) {
+			if (on_child != NULL)
+				on_child(arg);
+			continue;
+		}
+		log_notice("%s received: %s", sig_name(signo, name, sizeof name),
+			   server->stopping ? "already stopping" : "stopping");
+		server->stopping = true;
+		stop = true;
+	}
+	return stop;
 }
 
 nfds_t server_pollfds(const struct server *server, struct pollfd *fds, bool with_listeners)

@@ -39,6 +39,14 @@ int model_fork_run(struct server *server);
 int model_iterative_run(struct server *server);
 
 /*
+ * Handles the caught signals that are pending; call when the signal
+ * descriptor is readable. SIGCHLD calls ON_CHILD(ARG) (the fork model reaps
+ * there); SIGTERM and SIGINT set server->stopping. Returns true if a stop
+ * signal was among them.
+ */
+bool server_handle_signals(struct server *server, void (*on_child)(void *arg), void *arg);
+
+/*
  * Fills FDS with the signal descriptor and, when WITH_LISTENERS, the listening
  * sockets, all for POLLIN. FDS needs 1 + LISTENERS_MAX entries. Returns the count.
  */

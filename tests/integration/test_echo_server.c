@@ -487,6 +487,44 @@ static void test_iterative_stops_while_serving(void **state)
 	assert_true(harness_wait_log(server, "cut short by the stop, 4 bytes echoed", 1, 0));
 }
 
+/* Ctrl-C in a terminal (SIGINT to the whole group): children are stopped by the parent, in order. */
+static void test_ctrl_c_to_the_process_group(void **state)
+{
+	(void)state;
+	struct process *server = harness_start_server((const char *[]){"-b", "127.0.0.1", "-p", "0", NULL});
+	int fds[3];
+	for (int i = 0; i < 3; i++) {
+		fds[i] = harness_connect("127.0.0.1", server->port);
+		assert_true(harness_echo_once(fds[i], "x", T));
+	}
+	assert_int_equal(kill(-server->pid, SIGINT), 0);
+	assert_true(harness_wait_exit(server, T));
+	assert_true(WIFEXITED(server->status));
+	assert_int_equal(WEXITSTATUS(server->status), 0);
+	assert_int_equal(harness_reap_orphans(), 0);
+	char *log = harness_log(server);
+	assert_int_equal(harness_count(log, "SIGINT received: stopping"), 1);
+	assert_int_equal(harness_count(log, "killed by SIGTERM"), 3);
+	assert_int_equal(harness_count(log, "killed by SIGINT"), 0);
+	assert_int_equal(harness_count(log, " warning: "), 0);
+	free(log);
+}
+
+/* In the iterative model only a stop signal cuts the connection short; SIGCHLD does not. */
+static void test_iterative_ignores_other_signals(void **state)
+{
+	(void)state;
+	struct process *server = harness_start_server(
+		(const char *[]){"-b", "127.0.0.1", "-p", "0", "-m", "iterative", NULL});
+	int fd = harness_connect("127.0.0.1", server->port);
+	assert_true(harness_echo_once(fd, "before", T));
+	assert_int_equal(kill(server->pid, SIGCHLD), 0);
+	assert_true(harness_echo_once(fd, "after", T));
+	harness_close(fd);
+	assert_true(harness_wait_log(server, "closed, 11 bytes echoed", 1, T));
+	stop_server(server);
+}
+
 /* Started with standard input and output closed, the server still keeps its sockets apart from them. */
 static void test_closed_standard_descriptors(void **state)
 {
@@ -532,6 +570,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork_failure_is_survived, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_iterative_stops_while_serving, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_closed_standard_descriptors, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_ctrl_c_to_the_process_group, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_iterative_ignores_other_signals, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("echo-server", tests, NULL, NULL);
 }
