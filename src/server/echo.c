@@ -19,12 +19,13 @@
 static enum service_status stop(const struct connection *conn, const char *action)
 {
 	char peer[ADDRESS_TEXT_MAX];
+	int error = errno; /* before addr_format, which may change it */
 
-	if (errno == ECANCELED)
+	if (error == ECANCELED)
 		return SERVICE_CANCELED;
 	/* A client that resets or vanishes is a normal event on a network, not a server fault. */
 	log_info("client %s: %s: %s", addr_format(&conn->peer, peer, sizeof peer), action,
-		 strerror(errno));
+		 strerror(error));
 	return SERVICE_FAILED;
 }
 

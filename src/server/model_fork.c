@@ -41,10 +41,15 @@
 /* After SIGKILL a child dies at once unless stuck in the kernel; do not wait forever. */
 #define KILL_WAIT_MS 5000
 
+#define LIMIT_LOG_SECONDS 60
+
 struct fork_server {
 	struct server *server;
 	struct children children;
-	bool at_limit; /* the table was full when last looked at: logged once per episode */
+	bool at_limit;                 /* the table was full when last looked at */
+	bool limit_said;               /* the limit has been logged at least once */
+	struct timespec limit_said_at; /* when it was last logged */
+	unsigned long limit_hits;      /* times it was reached since then */
 };
 
 /* children_reap's callback: one log line per ended connection. */
@@ -139,7 +144,8 @@ static void spawn(struct fork_server *fs, int fd, const struct address *peer)
 	 * default action.
 	 */
 	if (sig_block_all(&saved_mask) != 0) {
-		log_error("sigprocmask: %s; closing connection from %s", strerror(errno),
+		const char *why = strerror(errno); /* before addr_format, which may change errno */
+		log_error("sigprocmask: %s; closing connection from %s", why,
 			  addr_format(peer, address, sizeof address));
 		(void)close(fd); /* the connection is dropped either way */
 		return;
@@ -170,19 +176,48 @@ static void spawn(struct fork_server *fs, int fd, const struct address *peer)
 		 (long)pid);
 }
 
-/* Accepts and spawns from listener INDEX until it is empty, the table full, or paused. */
-static void accept_from(struct fork_server *fs, size_t index)
+/*
+ * Accepts and spawns from listener INDEX until it is empty, the table full,
+ * or accepting paused. Returns false if the listener is unusable.
+ */
+static bool accept_from(struct fork_server *fs, size_t index)
 {
 	for (int taken = 0; taken < ACCEPT_BATCH; taken++) {
 		int left_ms;
 		if (children_full(&fs->children) || server_paused(fs->server, &left_ms))
-			return;
+			return true;
 		int fd;
 		struct address peer;
-		if (server_accept(fs->server, index, &fd, &peer) != 1)
-			return;
+		enum server_accept_result result = server_accept(fs->server, index, &fd, &peer);
+		if (result != SERVER_ACCEPTED)
+			return result != SERVER_ACCEPT_FATAL;
 		spawn(fs, fd, &peer);
 	}
+	return true;
+}
+
+/*
+ * Says that the children table is full: at once the first time, then at most
+ * once a minute with a count, so that a server living at its limit does not
+ * add a line per connection.
+ */
+static void note_limit(struct fork_server *fs)
+{
+	struct timespec now = clock_now();
+	unsigned long limit = fs->server->config->max_children;
+
+	fs->limit_hits++;
+	if (!fs->limit_said) {
+		log_info("limit of %lu children reached: new connections wait", limit);
+	} else if (clock_seconds_between(fs->limit_said_at, now) >= LIMIT_LOG_SECONDS) {
+		log_info("limit of %lu children reached %lu times in the last %.0f s: new connections wait",
+			 limit, fs->limit_hits, clock_seconds_between(fs->limit_said_at, now));
+	} else {
+		return;
+	}
+	fs->limit_said = true;
+	fs->limit_said_at = now;
+	fs->limit_hits = 0;
 }
 
 /*
@@ -211,28 +246,29 @@ static bool wait_for_children(struct fork_server *fs, struct timespec deadline,
 	return true;
 }
 
-/* The stop sequence; see the comment at the top of the file. */
-static void stop_children(struct fork_server *fs)
+/* The stop sequence; see the comment at the top of the file. Returns false if children remain. */
+static bool stop_children(struct fork_server *fs)
 {
 	const struct server_config *config = fs->server->config;
 
 	server_close_listeners(fs->server);
 	reap(fs); /* some may have ended already */
 	if (fs->children.count == 0)
-		return;
+		return true;
 	log_notice("asking %zu children to stop (grace period %lu s)", fs->children.count,
 		   config->grace_seconds);
 	children_signal_all(&fs->children, SIGTERM);
 	children_signal_all(&fs->children, SIGCONT); /* a stopped child must run to see SIGTERM */
 	if (wait_for_children(fs, clock_after(clock_now(), (long)config->grace_seconds * 1000),
 			      true))
-		return;
+		return true;
 
 	log_warning("killing %zu children still running", fs->children.count);
 	children_signal_all(&fs->children, SIGKILL);
-	if (!wait_for_children(fs, clock_after(clock_now(), KILL_WAIT_MS), false))
-		log_error("%zu children did not die after SIGKILL; leaving them",
-			  fs->children.count);
+	if (wait_for_children(fs, clock_after(clock_now(), KILL_WAIT_MS), false))
+		return true;
+	log_error("%zu children did not die after SIGKILL; leaving them", fs->children.count);
+	return false;
 }
 
 int model_fork_run(struct server *server)
@@ -251,8 +287,7 @@ int model_fork_run(struct server *server)
 		bool full = children_full(&fs.children);
 		if (full && !fs.at_limit) {
 			fs.at_limit = true;
-			log_info("limit of %lu children reached: new connections wait",
-				 server->config->max_children);
+			note_limit(&fs);
 		}
 
 		struct pollfd fds[1 + LISTENERS_MAX];
@@ -266,11 +301,14 @@ int model_fork_run(struct server *server)
 		}
 		if (fds[0].revents != 0 && handle_signals(&fs))
 			break;
-		for (nfds_t i = 1; i < count; i++)
-			if (fds[i].revents != 0)
-				accept_from(&fs, i - 1);
+		for (nfds_t i = 1; i < count && status == EX_OK; i++)
+			if (fds[i].revents != 0 && !accept_from(&fs, i - 1))
+				status = EX_OSERR;
+		if (status != EX_OK)
+			break;
 	}
-	stop_children(&fs);
+	if (!stop_children(&fs))
+		status = EX_OSERR;
 	children_destroy(&fs.children);
 	return status;
 }

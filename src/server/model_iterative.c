@@ -61,7 +61,12 @@ int model_iterative_run(struct server *server)
 		for (nfds_t i = 1; i < count; i++) {
 			int fd;
 			struct address peer;
-			if (fds[i].revents != 0 && server_accept(server, i - 1, &fd, &peer) == 1) {
+			if (fds[i].revents == 0)
+				continue;
+			enum server_accept_result result = server_accept(server, i - 1, &fd, &peer);
+			if (result == SERVER_ACCEPT_FATAL)
+				return EX_OSERR;
+			if (result == SERVER_ACCEPTED) {
 				server_unpause(server);
 				serve_here(server, fd, &peer);
 				break;

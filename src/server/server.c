@@ -102,7 +102,8 @@ nfds_t server_pollfds(const struct server *server, struct pollfd *fds, bool with
 	return count;
 }
 
-int server_accept(struct server *server, size_t index, int *fd, struct address *peer)
+enum server_accept_result server_accept(struct server *server, size_t index, int *fd,
+				       struct address *peer)
 {
 	char address[ADDRESS_TEXT_MAX];
 	char why[ADDRESS_TEXT_MAX + 64];
@@ -114,14 +115,16 @@ int server_accept(struct server *server, size_t index, int *fd, struct address *
 				       &peer->length, SOCK_CLOEXEC);
 		if (accepted >= 0) {
 			*fd = accepted;
-			return 1;
+			return SERVER_ACCEPTED;
 		}
-		switch (errno) {
+		int error = errno;
+		addr_format(&server->listeners.addresses[index], address, sizeof address);
+		switch (error) {
 		case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
 		case EWOULDBLOCK:
 #endif
-			return 0; /* another wake-up took it, or the client gave up before we came */
+			return SERVER_ACCEPT_EMPTY; /* taken already, or the client gave up first */
 		case EINTR:
 		case ECONNABORTED:
 		case EPROTO:
@@ -134,16 +137,20 @@ int server_accept(struct server *server, size_t index, int *fd, struct address *
 		case ENOPROTOOPT:
 		case EOPNOTSUPP:
 			/* accept(2): errors of that one pending connection, which is gone. Go on. */
-			log_debug("accept on %s: %s",
-				  addr_format(&server->listeners.addresses[index], address, sizeof address),
-				  strerror(errno));
+			log_debug("accept on %s: %s", address, strerror(error));
 			continue;
-		default:
-			snprintf(why, sizeof why, "accept on %s: %s",
-				 addr_format(&server->listeners.addresses[index], address, sizeof address),
-				 strerror(errno));
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			/* Out of a resource that comes back: the connection waits in the backlog. */
+			snprintf(why, sizeof why, "accept on %s: %s", address, strerror(error));
 			server_pause(server, why);
-			return -1;
+			return SERVER_ACCEPT_PAUSED;
+		default:
+			/* EBADF, EINVAL, ENOTSOCK...: the listening socket itself is broken. */
+			log_error("accept on %s: %s", address, strerror(error));
+			return SERVER_ACCEPT_FATAL;
 		}
 	}
 }

@@ -52,12 +52,16 @@ bool server_handle_signals(struct server *server, void (*on_child)(void *arg), v
  */
 nfds_t server_pollfds(const struct server *server, struct pollfd *fds, bool with_listeners);
 
-/*
- * Accepts one connection from listener INDEX. Returns 1 with *FD and *PEER set,
- * 0 when there is nothing (more) to accept, or -1 when accept failed for lack
- * of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM): the server is then paused.
- */
-int server_accept(struct server *server, size_t index, int *fd, struct address *peer);
+enum server_accept_result {
+	SERVER_ACCEPTED,      /* *FD and *PEER are set */
+	SERVER_ACCEPT_EMPTY,  /* nothing (more) to accept now */
+	SERVER_ACCEPT_PAUSED, /* out of descriptors or memory: the server is paused */
+	SERVER_ACCEPT_FATAL,  /* the listening socket is unusable (logged): stop */
+};
+
+/* Accepts one connection from listener INDEX, sorting accept's errors as above. */
+enum server_accept_result server_accept(struct server *server, size_t index, int *fd,
+				       struct address *peer);
 
 /*
  * Pauses accepting after a resource error described by WHY: 50 ms, doubling
