@@ -21,37 +21,36 @@ int children_init(struct children *table, size_t capacity)
 		errno = EINVAL;
 		return -1;
 	}
+	/*
+	 * Nothing here is written yet: calloc and mmap hand out pages that cost
+	 * no memory until used, so a large -c costs only what is really used.
+	 */
 	table->slots = calloc(capacity, sizeof *table->slots);
-	table->free_slots = calloc(capacity, sizeof *table->free_slots);
+	table->freed = calloc(capacity, sizeof *table->freed);
 	/* Shared, not private: a child's stores to its counter are seen by the parent. */
 	void *counters = mmap(NULL, capacity * sizeof *table->counters, PROT_READ | PROT_WRITE,
 			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (table->slots == NULL || table->free_slots == NULL || counters == MAP_FAILED) {
+	if (table->slots == NULL || table->freed == NULL || counters == MAP_FAILED) {
 		int saved_errno = errno;
 		if (counters != MAP_FAILED)
-			munmap(counters, capacity * sizeof *table->counters);
+			(void)munmap(counters, capacity * sizeof *table->counters); /* failing anyway */
 		free(table->slots);
-		free(table->free_slots);
+		free(table->freed);
 		memset(table, 0, sizeof *table);
 		errno = saved_errno;
 		return -1;
 	}
 	table->counters = counters;
 	table->capacity = capacity;
-	/* Push the slots so that slot 0 is taken first: easier to follow in a debugger. */
-	for (size_t i = 0; i < capacity; i++) {
-		table->free_slots[i] = capacity - 1 - i;
-		table->slots[i].bytes = &table->counters[i];
-	}
 	return 0;
 }
 
 void children_destroy(struct children *table)
 {
 	if (table->counters != NULL)
-		munmap(table->counters, table->capacity * sizeof *table->counters);
+		(void)munmap(table->counters, table->capacity * sizeof *table->counters);
 	free(table->slots);
-	free(table->free_slots);
+	free(table->freed);
 	memset(table, 0, sizeof *table);
 }
 
@@ -64,7 +63,9 @@ struct child *children_next_slot(struct children *table)
 {
 	if (children_full(table))
 		return NULL;
-	struct child *slot = &table->slots[table->free_slots[table->capacity - 1 - table->count]];
+	size_t index = table->freed_count > 0 ? table->freed[table->freed_count - 1] : table->fresh;
+	struct child *slot = &table->slots[index];
+	slot->bytes = &table->counters[index];
 	*slot->bytes = 0;
 	return slot;
 }
@@ -72,7 +73,11 @@ struct child *children_next_slot(struct children *table)
 void children_add(struct children *table, struct child *slot, pid_t pid,
 		  const struct address *peer, const struct timespec *started)
 {
-	/* SLOT is the one on top of the free stack (children_next_slot): taking it is a pop. */
+	/* SLOT is the one children_next_slot returned: a freed one if any, else the next fresh one. */
+	if (table->freed_count > 0)
+		table->freed_count--;
+	else
+		table->fresh++;
 	table->count++;
 	slot->pid = pid;
 	slot->peer = *peer;
@@ -80,12 +85,13 @@ void children_add(struct children *table, struct child *slot, pid_t pid,
 }
 
 /*
- * A linear scan: the table is small (-c, 256 by default) and this runs once
- * per ended child, which costs far less than the fork that made it.
+ * A linear scan over the slots ever used: as many as the most children alive
+ * at once, and run once per ended child, which costs far less than the fork
+ * that made it.
  */
 struct child *children_find(struct children *table, pid_t pid)
 {
-	for (size_t i = 0; i < table->capacity; i++)
+	for (size_t i = 0; i < table->fresh; i++)
 		if (table->slots[i].pid == pid)
 			return &table->slots[i];
 	return NULL;
@@ -95,13 +101,13 @@ static void children_remove(struct children *table, struct child *slot)
 {
 	slot->pid = 0;
 	table->count--;
-	table->free_slots[table->capacity - 1 - table->count] = (size_t)(slot - table->slots);
+	table->freed[table->freed_count++] = (size_t)(slot - table->slots);
 }
 
 size_t children_signal_all(const struct children *table, int signo)
 {
 	size_t signalled = 0;
-	for (size_t i = 0; i < table->capacity; i++) {
+	for (size_t i = 0; i < table->fresh; i++) {
 		/* ESRCH cannot happen for an unreaped child (a zombie still has its pid). */
 		if (table->slots[i].pid > 0 && kill(table->slots[i].pid, signo) == 0)
 			signalled++;

@@ -5,7 +5,10 @@
  * have (-c); it never grows. Each slot holds the child's pid, its peer and its
  * start time, and owns one byte counter in memory shared with the child
  * (mmap MAP_SHARED), so the parent can log how many bytes a connection moved
- * even when the child was killed.
+ * even when the child was killed. Slots given back are reused before a
+ * never-used one is touched, so the memory in
+ * use and the length of every scan follow the most children the server has
+ * really had at once, not the -c it was allowed.
  *
  * Reaping follows the rule for SIGCHLD: signals merge, so one SIGCHLD may
  * stand for many ended children; children_reap() calls waitpid(-1, WNOHANG)
@@ -30,11 +33,13 @@ struct child {
 };
 
 struct children {
-	struct child *slots;
+	struct child *slots;  /* capacity slots; only slots[0..fresh) were ever used */
+	uint64_t *counters;   /* capacity counters, shared with the children */
 	size_t capacity;
-	size_t count;        /* slots in use */
-	size_t *free_slots;  /* stack of free slot indexes */
-	uint64_t *counters;  /* capacity counters, shared with the children */
+	size_t count;         /* slots in use */
+	size_t fresh;         /* slots[fresh..capacity) have never been used */
+	size_t *freed;        /* indexes of slots given back, reused first (a stack) */
+	size_t freed_count;
 };
 
 /* Sizes the table for CAPACITY children. Returns 0 or -1 with errno set. */
