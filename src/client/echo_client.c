@@ -86,6 +86,12 @@ static int connect_host(const char *host, uint16_t port, int timeout_ms, struct 
 	return -1;
 }
 
+/*
+ * The writer's status when the server closed the connection under it. It
+ * says nothing itself: the reader sees the same hang-up, and reports it once.
+ */
+#define WRITER_HUNG_UP EX_UNAVAILABLE
+
 /* The writer: standard input to the socket, then half-close. Returns an exit status. */
 static int send_input(int sock, const char *server)
 {
@@ -108,6 +114,8 @@ static int send_input(int sock, const char *server)
 			length = endline_feed(&state, in, (size_t)count, out, &ended);
 		}
 		if (io_write_all(sock, out, length, -1) != 0) {
+			if (errno == EPIPE || errno == ECONNRESET)
+				return WRITER_HUNG_UP;
 			cli_error("send to %s: %s", server, strerror(errno));
 			return EX_IOERR;
 		}
@@ -129,7 +137,7 @@ static void run_writer(int sock, const char *server, pid_t parent)
 	}
 	if (getppid() != parent)
 		_exit(EX_OSERR); /* the reader died before prctl took effect */
-	/* A server that resets the connection should give an error line, not a silent SIGPIPE death. */
+	/* A server that resets the connection should give EPIPE, not a silent SIGPIPE death. */
 	if (sig_set(SIGPIPE, SIG_IGN) != 0) {
 		cli_error("sigaction SIGPIPE: %s", strerror(errno));
 		_exit(EX_OSERR);
@@ -137,37 +145,47 @@ static void run_writer(int sock, const char *server, pid_t parent)
 	_exit(send_input(sock, server));
 }
 
-/* What the reader makes of the writer's wait STATUS: 0 if it succeeded, else an exit status. */
+/* Waits for the writer to end; returns 0 with its wait STATUS, or -1 (reported). */
+static int reap_writer(pid_t writer, int *status)
+{
+	while (waitpid(writer, status, 0) < 0) {
+		if (errno != EINTR) {
+			cli_error("waitpid %ld: %s", (long)writer, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Stops the writer (SIGCONT too, in case it was stopped) and reaps it. */
+static void stop_writer(pid_t writer)
+{
+	int status;
+
+	if (kill(writer, SIGTERM) != 0 || kill(writer, SIGCONT) != 0)
+		cli_error("kill %ld: %s", (long)writer, strerror(errno));
+	(void)reap_writer(writer, &status); /* reported there; the writer's end is all we want */
+}
+
+/*
+ * What the reader makes of the writer's wait STATUS: EX_OK, WRITER_HUNG_UP, or
+ * another exit status whose cause has already been reported.
+ */
 static int writer_result(pid_t writer, int status)
 {
 	char how[64];
 
 	if (WIFEXITED(status))
-		return WEXITSTATUS(status); /* on failure the writer has said why */
-	cli_error("input process %ld %s", (long)writer, children_status_text(status, how, sizeof how));
+		return WEXITSTATUS(status);
+	cli_error("input process %ld: %s", (long)writer, children_status_text(status, how, sizeof how));
 	return EX_OSERR;
-}
-
-/* Stops the writer (if still running) and reaps it. */
-static void stop_writer(pid_t writer)
-{
-	int status;
-
-	if (kill(writer, SIGTERM) != 0 && errno != ESRCH)
-		cli_error("kill %ld: %s", (long)writer, strerror(errno));
-	while (waitpid(writer, &status, 0) < 0) {
-		if (errno != EINTR) {
-			cli_error("waitpid %ld: %s", (long)writer, strerror(errno));
-			return;
-		}
-	}
 }
 
 /* The reader: the socket to standard output until the server closes. Returns an exit status. */
 static int receive_output(int sock, int signal_fd, pid_t writer, const char *server)
 {
 	static char buffer[BUFFER_SIZE];
-	bool writer_running = true;
+	int writer_status = -1; /* -1 while the writer runs, then its writer_result */
 	struct pollfd fds[2] = {{.fd = sock, .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
 
 	for (;;) {
@@ -183,53 +201,53 @@ static int receive_output(int sock, int signal_fd, pid_t writer, const char *ser
 			while (sig_next() != 0)
 				; /* only SIGCHLD is caught: ask waitpid what it means */
 			int status;
-			if (writer_running && waitpid(writer, &status, WNOHANG) == writer) {
-				writer_running = false;
-				int result = writer_result(writer, status);
-				if (result != EX_OK)
-					return result;
+			if (writer_status < 0 && waitpid(writer, &status, WNOHANG) == writer) {
+				writer_status = writer_result(writer, status);
+				if (writer_status != EX_OK && writer_status != WRITER_HUNG_UP)
+					return writer_status;
 			}
 		}
 		if (fds[0].revents == 0)
 			continue;
 
 		ssize_t count = io_read(sock, buffer, sizeof buffer, -1);
-		if (count > 0) {
-			if (io_write_all(STDOUT_FILENO, buffer, (size_t)count, -1) == 0)
-				continue;
-			cli_error("write standard output: %s", strerror(errno));
-		} else if (count < 0) {
-			cli_error("receive from %s: %s", server, strerror(errno));
-		} else {
+		if (count == 0)
 			break; /* the server closed its side */
-		}
-		if (writer_running)
+		if (count > 0 && io_write_all(STDOUT_FILENO, buffer, (size_t)count, -1) == 0)
+			continue;
+		if (count > 0)
+			cli_error("write standard output: %s", strerror(errno));
+		else
+			cli_error("receive from %s: %s", server, strerror(errno));
+		if (writer_status < 0)
 			stop_writer(writer);
 		return EX_IOERR;
 	}
 
-	if (!writer_running)
-		return EX_OK;
-	/*
-	 * The server has closed. If the writer got to the end of its input, our
-	 * side is shut down too: the socket reports POLLHUP (both directions
-	 * closed) and the writer is on its way out, so wait for it. Otherwise the
-	 * server hung up first and the writer would wait for input forever.
-	 */
-	struct pollfd hangup = {.fd = sock, .events = 0};
-	if (poll(&hangup, 1, 0) == 1 && (hangup.revents & POLLHUP) != 0) {
+	if (writer_status < 0) {
+		/*
+		 * The server has closed. If the writer got to the end of its input,
+		 * our side is shut down too: the socket reports POLLHUP (both
+		 * directions closed) and the writer is on its way out, so wait for
+		 * it. Otherwise the server hung up first, and the writer would wait
+		 * for input forever.
+		 */
+		struct pollfd hangup = {.fd = sock, .events = 0};
 		int status;
-		while (waitpid(writer, &status, 0) < 0) {
-			if (errno != EINTR) {
-				cli_error("waitpid %ld: %s", (long)writer, strerror(errno));
+		if (poll(&hangup, 1, 0) == 1 && (hangup.revents & POLLHUP) != 0) {
+			if (reap_writer(writer, &status) != 0)
 				return EX_OSERR;
-			}
+			writer_status = writer_result(writer, status);
+		} else {
+			stop_writer(writer);
+			writer_status = WRITER_HUNG_UP;
 		}
-		return writer_result(writer, status);
 	}
-	stop_writer(writer);
-	cli_error("%s closed the connection before the end of input", server);
-	return EX_UNAVAILABLE;
+	if (writer_status == WRITER_HUNG_UP) {
+		cli_error("connection to %s: closed by the server before the end of input", server);
+		return EX_UNAVAILABLE;
+	}
+	return writer_status;
 }
 
 int echo_client_main(int argc, char **argv)
@@ -262,7 +280,9 @@ int echo_client_main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) {
-		snprintf(message, sizeof message, "needs HOST and PORT, got %d arguments", argc - optind);
+		int given = argc - optind;
+		snprintf(message, sizeof message, "HOST PORT: got %d argument%s, needs 2", given,
+			 given == 1 ? "" : "s");
 		return cli_usage_error(COMMAND, message);
 	}
 	const char *host = argv[optind];
@@ -307,9 +327,13 @@ int echo_client_main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	status = receive_output(sock, signal_fd, writer, server_text);
-	if ((close(sock) != 0 || sig_reset() != 0) && status == EX_OK) {
-		cli_error("close: %s", strerror(errno));
+	if (close(sock) != 0 && status == EX_OK) {
+		cli_error("close %s: %s", server_text, strerror(errno));
 		status = EX_IOERR;
+	}
+	if (sig_reset() != 0 && status == EX_OK) {
+		cli_error("resetting signals: %s", strerror(errno));
+		status = EX_OSERR;
 	}
 	return status;
 }

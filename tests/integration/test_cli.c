@@ -127,7 +127,10 @@ static void test_client_and_command_errors(void **state)
 	expect_usage_error((const char *[]){"help", "frobnicate", NULL},
 			   "forknet: frobnicate: unknown command (try 'forknet --help')\n");
 	expect_usage_error((const char *[]){"echo-client", NULL},
-			   "forknet: echo-client needs HOST and PORT, got 0 arguments "
+			   "forknet: echo-client HOST PORT: got 0 arguments, needs 2 "
+			   "(try 'forknet echo-client --help')\n");
+	expect_usage_error((const char *[]){"echo-client", "127.0.0.1", NULL},
+			   "forknet: echo-client HOST PORT: got 1 argument, needs 2 "
 			   "(try 'forknet echo-client --help')\n");
 	expect_usage_error((const char *[]){"echo-client", "127.0.0.1", "http", NULL},
 			   "forknet: echo-client port 'http': not a port (1-65535) "

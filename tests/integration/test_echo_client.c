@@ -154,7 +154,32 @@ static void test_server_hangs_up_first(void **state)
 	expect_exit(client, 69);
 	char expected[96];
 	snprintf(expected, sizeof expected,
-		 "forknet: 127.0.0.1:%u closed the connection before the end of input\n",
+		 "forknet: connection to 127.0.0.1:%u: closed by the server before the end of input\n",
+		 server->port);
+	expect_log(client, expected);
+}
+
+/* The server hangs up while input keeps coming: still one line and status 69, whichever side notices first. */
+static void test_server_hangs_up_during_input(void **state)
+{
+	(void)state;
+	enum { SIZE = 4 << 20 };
+	struct process *server = start_server();
+	struct process *client = start_client("127.0.0.1", server->port);
+	assert_true(harness_wait_log(server, "connected, child", 1, T));
+	pid_t child;
+	assert_int_equal(harness_children(server->pid, &child, 1, NULL), 1);
+	assert_int_equal(kill(child, SIGKILL), 0);
+	char *input = malloc(SIZE);
+	assert_non_null(input);
+	memset(input, 'x', SIZE);
+	char *output = harness_pipe_through(client, input, SIZE, true, NULL, T);
+	free(input);
+	free(output);
+	expect_exit(client, 69);
+	char expected[96];
+	snprintf(expected, sizeof expected,
+		 "forknet: connection to 127.0.0.1:%u: closed by the server before the end of input\n",
 		 server->port);
 	expect_log(client, expected);
 }
@@ -234,6 +259,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_input_and_output_run_in_two_processes, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_refused_connection, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_server_hangs_up_first, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_server_hangs_up_during_input, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_killed_client_leaves_no_writer, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_closed_standard_output, harness_setup, harness_teardown),
