@@ -31,7 +31,6 @@
 #include "../lib/addr.h"
 #include "../lib/children.h"
 #include "../lib/io.h"
-#include "../lib/number.h"
 #include "../lib/options.h"
 #include "../lib/sig.h"
 #include "../lib/sock.h"
@@ -265,11 +264,9 @@ int echo_client_main(int argc, char **argv)
 	for (int value; (value = getopt_long(argc, argv, ":t:h", options, NULL)) != -1;) {
 		switch (value) {
 		case 't':
-			if (number_parse(optarg, 1, 3600, &timeout) != 0) {
-				snprintf(message, sizeof message, "--connect-timeout '%s': %s", optarg,
-					 errno == ERANGE ? "out of range 1-3600" : "not a number");
+			if (options_number("connect-timeout", optarg, 1, 3600, &timeout, message,
+					   sizeof message) != 0)
 				return cli_usage_error(COMMAND, message);
-			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -52,7 +52,8 @@ enum host_kind addr_host_kind(const char *text)
 		for (const char *c = label; c < stop; c++) {
 			bool letter = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z');
 			bool digit = *c >= '0' && *c <= '9';
-			if (!letter && !digit && *c != '-')
+			/* '_' is not in RFC 1123, but /etc/hosts and container networks use it. */
+			if (!letter && !digit && *c != '-' && *c != '_')
 				return HOST_INVALID;
 			all_digits = all_digits && digit;
 		}
@@ -115,12 +116,26 @@ int addr_parse_numeric(const char *text, uint16_t port, struct address *out)
 	memcpy(&out->storage, result->ai_addr, result->ai_addrlen);
 	out->length = result->ai_addrlen;
 	freeaddrinfo(result);
+	addr_unmap(out);
 	addr_set_port(out, port);
 	return 0;
 
 invalid:
 	errno = EINVAL;
 	return -1;
+}
+
+void addr_unmap(struct address *address)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&address->storage;
+
+	if (address->storage.ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		return;
+	struct sockaddr_in in4 = {.sin_family = AF_INET, .sin_port = in6->sin6_port};
+	memcpy(&in4.sin_addr, &in6->sin6_addr.s6_addr[12], sizeof in4.sin_addr);
+	memset(&address->storage, 0, sizeof address->storage);
+	memcpy(&address->storage, &in4, sizeof in4);
+	address->length = sizeof in4;
 }
 
 int addr_resolve(const char *host, uint16_t port, int socktype, bool passive,

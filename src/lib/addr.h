@@ -26,7 +26,7 @@ enum host_kind {
 	HOST_INVALID, /* neither a numeric address nor a well-formed name */
 	HOST_IPV4,    /* dotted quad, e.g. 127.0.0.1 */
 	HOST_IPV6,    /* e.g. ::1, fe80::1%eth0, or [::1] */
-	HOST_NAME,    /* e.g. localhost, to be resolved */
+	HOST_NAME,    /* e.g. localhost or my_host, to be resolved */
 };
 
 enum host_kind addr_host_kind(const char *text);
@@ -34,8 +34,15 @@ enum host_kind addr_host_kind(const char *text);
 /* Parses a decimal port 0..65535; returns 0, or -1 with errno EINVAL or ERANGE. */
 int addr_parse_port(const char *text, uint16_t *port);
 
-/* Parses a numeric IPv4 or IPv6 address (brackets allowed); returns 0 or -1 (EINVAL). */
+/*
+ * Parses a numeric IPv4 or IPv6 address (brackets allowed); returns 0 or -1
+ * (EINVAL). An IPv4-mapped IPv6 address (::ffff:127.0.0.1) comes out as the
+ * IPv4 address it carries, so that it binds and connects as IPv4.
+ */
 int addr_parse_numeric(const char *text, uint16_t port, struct address *out);
+
+/* Turns an IPv4-mapped IPv6 address into the plain IPv4 address; others are left alone. */
+void addr_unmap(struct address *address);
 
 /*
  * Resolves HOST (numeric or a name) for SOCKTYPE into at most MAX distinct

@@ -3,9 +3,12 @@
  */
 #include "options.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "number.h"
 
 /*
  * True if WORD ("--name" or "--name=value") names, in full or as an
@@ -44,4 +47,16 @@ void options_problem(int result, char **argv, const struct option *long_options,
 		snprintf(error, size, "%.*s: takes no value", name_length, word);
 	else
 		snprintf(error, size, "%.*s: unknown option", name_length, word);
+}
+
+int options_number(const char *name, const char *text, unsigned long min, unsigned long max,
+		   unsigned long *value, char *error, size_t size)
+{
+	if (number_parse(text, min, max, value) == 0)
+		return 0;
+	if (errno == ERANGE)
+		snprintf(error, size, "--%s '%s': out of range %lu-%lu", name, text, min, max);
+	else
+		snprintf(error, size, "--%s '%s': not a number", name, text);
+	return -1;
 }

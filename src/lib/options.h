@@ -17,4 +17,12 @@
 void options_problem(int result, char **argv, const struct option *long_options, char *error,
 		     size_t size);
 
+/*
+ * Parses TEXT, the value of the long option NAME ("port"), as a number in
+ * MIN..MAX. Returns 0, or -1 with ERROR saying why: "--port '70000': out of
+ * range 0-65535" or "--port 'x': not a number".
+ */
+int options_number(const char *name, const char *text, unsigned long min, unsigned long max,
+		   unsigned long *value, char *error, size_t size);
+
 #endif

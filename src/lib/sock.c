@@ -19,7 +19,7 @@ static void close_keep_errno(int fd)
 }
 
 int sock_listen(const struct address *address, enum sock_v6only v6only, int backlog,
-		const char **failed_call)
+		struct address *bound, const char **failed_call)
 {
 	int one = 1;
 	int fd = socket(addr_family(address), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -45,6 +45,10 @@ int sock_listen(const struct address *address, enum sock_v6only v6only, int back
 	}
 	if (listen(fd, backlog) != 0) {
 		*failed_call = "listen";
+		goto fail;
+	}
+	if (sock_local_address(fd, bound) != 0) {
+		*failed_call = "getsockname";
 		goto fail;
 	}
 	return fd;

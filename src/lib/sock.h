@@ -15,11 +15,13 @@ enum sock_v6only {
 
 /*
  * Opens a non-blocking listening TCP socket bound to ADDRESS with
- * SO_REUSEADDR (and for IPv6 the given V6ONLY). Returns it, or -1 with errno
- * set and *FAILED_CALL naming the call that failed ("socket", "bind", ...).
+ * SO_REUSEADDR (and for IPv6 the given V6ONLY), and stores in *BOUND the
+ * address it got (with the real port when ADDRESS asked for port 0). Returns
+ * it, or -1 with errno set and *FAILED_CALL naming the call that failed
+ * ("socket", "bind", ...).
  */
 int sock_listen(const struct address *address, enum sock_v6only v6only, int backlog,
-		const char **failed_call);
+		struct address *bound, const char **failed_call);
 
 /* The address FD is bound to; returns 0 or -1. */
 int sock_local_address(int fd, struct address *out);

@@ -3,13 +3,11 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../lib/addr.h"
-#include "../lib/number.h"
 #include "../lib/options.h"
 
 enum { OPTION_GRACE = 256 };
@@ -58,20 +56,6 @@ static const char *option_name(int value)
 	return "?";
 }
 
-/* Parses a bounded number for option VALUE; on failure writes why into ERROR. */
-static int parse_bounded(int value, const char *text, unsigned long min, unsigned long max,
-			 unsigned long *out, char *error, size_t size)
-{
-	if (number_parse(text, min, max, out) == 0)
-		return 0;
-	if (errno == ERANGE)
-		snprintf(error, size, "--%s '%s': out of range %lu-%lu", option_name(value), text,
-			 min, max);
-	else
-		snprintf(error, size, "--%s '%s': not a number", option_name(value), text);
-	return -1;
-}
-
 enum config_result server_config_parse(struct server_config *config, int argc, char **argv,
 				       char *error, size_t size)
 {
@@ -94,7 +78,7 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 			config->bind = optarg;
 			break;
 		case 'p':
-			if (parse_bounded(value, optarg, 0, 65535, &number, error, size) != 0)
+			if (options_number(option_name(value), optarg, 0, 65535, &number, error, size) != 0)
 				return CONFIG_ERROR;
 			config->port = (uint16_t)number;
 			break;
@@ -110,12 +94,12 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 			}
 			break;
 		case 'c':
-			if (parse_bounded(value, optarg, 1, SERVER_MAX_CHILDREN_LIMIT,
+			if (options_number(option_name(value), optarg, 1, SERVER_MAX_CHILDREN_LIMIT,
 					  &config->max_children, error, size) != 0)
 				return CONFIG_ERROR;
 			break;
 		case OPTION_GRACE:
-			if (parse_bounded(value, optarg, 0, SERVER_GRACE_LIMIT,
+			if (options_number(option_name(value), optarg, 0, SERVER_GRACE_LIMIT,
 					  &config->grace_seconds, error, size) != 0)
 				return CONFIG_ERROR;
 			break;

@@ -13,6 +13,21 @@
 
 #include "../lib/sock.h"
 
+/* How often port 0 is tried afresh when a later socket finds the chosen port taken. */
+#define PORT_ZERO_ATTEMPTS 8
+
+/* A socket to open: where, and for IPv6 whether IPv4 peers come in too. */
+struct wanted {
+	struct address address;
+	enum sock_v6only v6only;
+};
+
+/* What went wrong in open_all: the call that failed and its errno. */
+struct failure {
+	const char *call;
+	int error;
+};
+
 /* The sysexits status for a socket call that failed with ERROR. */
 static int status_for(int error)
 {
@@ -28,96 +43,91 @@ static int status_for(int error)
 }
 
 /*
- * Opens one socket on ADDRESS. Returns 0, or -1 with errno set, ERROR filled
- * and *FAILED_CALL naming the call that failed.
+ * Opens a socket for each of the COUNT entries of WANTED with PORT. With port
+ * 0 the system picks the first socket's port and the others take the same
+ * one; should that port be taken in another family, everything is closed and
+ * tried again with a new pick. Returns 0, or -1 with FAILURE and ERROR set
+ * and nothing left open.
  */
-static int open_one(struct listeners *listeners, struct address address, enum sock_v6only v6only,
-		    const char **failed_call, char *error, size_t size)
+static int open_all(struct listeners *listeners, const struct wanted *wanted, size_t count,
+		    uint16_t port, struct failure *failure, char *error, size_t size)
 {
-	char text[ADDRESS_TEXT_MAX];
-
-	if (listeners->count >= LISTENERS_MAX) {
-		errno = ENOBUFS;
-		*failed_call = "listen";
-		snprintf(error, size, "listen %s: more than %d addresses",
-			 addr_format(&address, text, sizeof text), LISTENERS_MAX);
-		return -1;
+	for (int attempt = 1;; attempt++) {
+		size_t i;
+		for (i = 0; i < count; i++) {
+			struct address address = wanted[i].address;
+			addr_set_port(&address, i == 0 ? port : addr_port(&listeners->addresses[0]));
+			int fd = sock_listen(&address, wanted[i].v6only, SOMAXCONN,
+					     &listeners->addresses[i], &failure->call);
+			if (fd < 0) {
+				char text[ADDRESS_TEXT_MAX];
+				failure->error = errno;
+				snprintf(error, size, "%s %s: %s", failure->call,
+					 addr_format(&address, text, sizeof text), strerror(errno));
+				break;
+			}
+			listeners->fds[i] = fd;
+			listeners->count = i + 1;
+		}
+		if (i == count)
+			return 0;
+		(void)listeners_close(listeners); /* the open error is the one to report */
+		bool retry = port == 0 && i > 0 && failure->error == EADDRINUSE &&
+			     attempt < PORT_ZERO_ATTEMPTS;
+		if (!retry)
+			return -1;
 	}
-	/* Port 0: every socket after the first takes the port the system gave the first. */
-	if (addr_port(&address) == 0 && listeners->count > 0)
-		addr_set_port(&address, addr_port(&listeners->addresses[0]));
-
-	int fd = sock_listen(&address, v6only, SOMAXCONN, failed_call);
-	if (fd < 0) {
-		snprintf(error, size, "%s %s: %s", *failed_call, addr_format(&address, text, sizeof text),
-			 strerror(errno));
-		return -1;
-	}
-	if (sock_local_address(fd, &listeners->addresses[listeners->count]) != 0) {
-		*failed_call = "getsockname";
-		snprintf(error, size, "getsockname %s: %s", addr_format(&address, text, sizeof text),
-			 strerror(errno));
-		int saved_errno = errno;
-		(void)close(fd); /* the getsockname error is the one worth reporting */
-		errno = saved_errno;
-		return -1;
-	}
-	listeners->fds[listeners->count++] = fd;
-	return 0;
 }
 
 /* No address given: one dual-stack socket, or IPv6 and IPv4 sockets, or IPv4 alone. */
 static int open_any(struct listeners *listeners, uint16_t port, char *error, size_t size)
 {
-	struct address any6, any4;
-	const char *failed_call;
+	struct wanted both[2] = {{.v6only = SOCK_V6ONLY_OFF}, {.v6only = SOCK_V6ONLY_DEFAULT}};
+	struct failure failure;
 
-	addr_any(AF_INET6, port, &any6);
-	addr_any(AF_INET, port, &any4);
-	if (open_one(listeners, any6, SOCK_V6ONLY_OFF, &failed_call, error, size) == 0)
+	addr_any(AF_INET6, 0, &both[0].address);
+	addr_any(AF_INET, 0, &both[1].address);
+	if (open_all(listeners, both, 1, port, &failure, error, size) == 0)
 		return 0;
-	if (errno == EAFNOSUPPORT && strcmp(failed_call, "socket") == 0) {
+	if (failure.error == EAFNOSUPPORT && strcmp(failure.call, "socket") == 0) {
 		/* A kernel without IPv6: IPv4 alone is all there is. */
-		return open_one(listeners, any4, SOCK_V6ONLY_DEFAULT, &failed_call, error, size) == 0
-			       ? 0
-			       : status_for(errno);
+		if (open_all(listeners, &both[1], 1, port, &failure, error, size) == 0)
+			return 0;
+		return status_for(failure.error);
 	}
-	if (strcmp(failed_call, "setsockopt IPV6_V6ONLY") != 0)
-		return status_for(errno);
+	if (strcmp(failure.call, "setsockopt IPV6_V6ONLY") != 0)
+		return status_for(failure.error);
 	/* The system refuses dual-stack sockets: one socket per family. */
-	if (open_one(listeners, any6, SOCK_V6ONLY_ON, &failed_call, error, size) != 0 ||
-	    open_one(listeners, any4, SOCK_V6ONLY_DEFAULT, &failed_call, error, size) != 0)
-		return status_for(errno);
-	return 0;
+	both[0].v6only = SOCK_V6ONLY_ON;
+	if (open_all(listeners, both, 2, port, &failure, error, size) == 0)
+		return 0;
+	return status_for(failure.error);
 }
 
 int listeners_open(struct listeners *listeners, const char *bind, uint16_t port, char *error,
 		   size_t size)
 {
-	int status = 0;
-
 	memset(listeners, 0, sizeof *listeners);
-	if (bind == NULL) {
-		status = open_any(listeners, port, error, size);
-	} else {
-		struct address addresses[LISTENERS_MAX];
-		size_t count;
-		int lookup = addr_resolve(bind, port, SOCK_STREAM, true, addresses, LISTENERS_MAX, &count);
-		if (lookup != 0) {
-			snprintf(error, size, "resolve %s: %s", bind,
-				 lookup == EAI_SYSTEM ? strerror(errno) : gai_strerror(lookup));
-			return lookup == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST;
-		}
-		const char *failed_call;
-		for (size_t i = 0; i < count && status == 0; i++) {
-			/* An IPv6 address means IPv6 only: its IPv4 twin, if any, has its own socket. */
-			if (open_one(listeners, addresses[i], SOCK_V6ONLY_ON, &failed_call, error, size) != 0)
-				status = status_for(errno);
-		}
+	if (bind == NULL)
+		return open_any(listeners, port, error, size);
+
+	struct address addresses[LISTENERS_MAX];
+	struct wanted wanted[LISTENERS_MAX];
+	size_t count;
+	int lookup = addr_resolve(bind, 0, SOCK_STREAM, true, addresses, LISTENERS_MAX, &count);
+	if (lookup != 0) {
+		snprintf(error, size, "resolve %s: %s", bind,
+			 lookup == EAI_SYSTEM ? strerror(errno) : gai_strerror(lookup));
+		return lookup == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST;
 	}
-	if (status != 0)
-		(void)listeners_close(listeners); /* the open error is the one to report */
-	return status;
+	for (size_t i = 0; i < count; i++) {
+		/* An IPv6 address means IPv6 only: its IPv4 twin, if any, has its own socket. */
+		wanted[i] = (struct wanted){.address = addresses[i], .v6only = SOCK_V6ONLY_ON};
+	}
+	struct failure failure;
+	if (open_all(listeners, wanted, count, port, &failure, error, size) != 0)
+		return status_for(failure.error);
+	return 0;
 }
 
 int listeners_close(struct listeners *listeners)

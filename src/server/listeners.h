@@ -2,7 +2,7 @@
  * listeners: the listening sockets of a TCP server. With no bind address the
  * server listens on every address, IPv6 and IPv4 alike: one dual-stack socket
  * where the system allows it, two sockets otherwise. A host name listens on
- * each address it resolves to. With port 0 the system picks a free port for
+ * each address it resolves to (up to LISTENERS_MAX). With port 0 the system picks a free port for
  * the first socket and the others take the same one.
  */
 #ifndef FORKNET_LISTENERS_H

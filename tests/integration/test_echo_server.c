@@ -387,6 +387,20 @@ static void test_ipv6_loopback(void **state)
 	stop_server(server);
 }
 
+/* An IPv4-mapped address given to -b listens as the IPv4 address it carries. */
+static void test_bind_ipv4_mapped(void **state)
+{
+	(void)state;
+	struct process *server =
+		harness_start_server((const char *[]){"-b", "::ffff:127.0.0.1", "-p", "0", NULL});
+	char expected[64];
+	snprintf(expected, sizeof expected, "listening on 127.0.0.1:%u ", server->port);
+	assert_true(harness_wait_log(server, expected, 1, 0));
+	int fd = harness_connect("127.0.0.1", server->port);
+	assert_true(harness_echo_once(fd, "mapped", T));
+	stop_server(server);
+}
+
 /* With no -b, one server answers on IPv6 and IPv4 alike. */
 static void test_default_bind_is_dual_stack(void **state)
 {
@@ -565,6 +579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_death_takes_children_along, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_loopback, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_default_bind_is_dual_stack, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_bind_ipv4_mapped, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_port_in_use, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_accept_out_of_descriptors, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_fork_failure_is_survived, harness_setup, harness_teardown),
