@@ -1,7 +1,7 @@
 # forknet: build, run, test, install. Plain GNU make, no configure step.
 #
 #   make                      build build/forknet
-#   make run                  build and start the echo server on 127.0.0.1:9000
+#   make run                  build and start the echo server on 127.0.0.1:9000 (PORT=... to change)
 #   make test                 install the test framework if missing, build, run every test
 #   make test SANITIZE=1      the same tests, built with ASan and UBSan (in build-san/)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -9,6 +9,7 @@
 
 VERSION := 0.1.0
 PREFIX ?= /usr/local
+PORT ?= 9000
 BUILD ?= build
 SANITIZE ?=
 ifeq ($(SANITIZE),1)
@@ -36,7 +37,7 @@ INTEGRATION_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/test
 HARNESS := $(BUILD)/tests/integration/harness.o
 TESTS := $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
-.PHONY: all run test test-deps tests install clean
+.PHONY: all run test tests install clean
 .DELETE_ON_ERROR:
 # Keep the objects of test programs (make would delete them as intermediates).
 .SECONDARY:
@@ -61,7 +62,7 @@ $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(HARNESS) $(LIBRAR
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
 run: $(BUILD)/forknet
-	$(BUILD)/forknet echo-server --bind 127.0.0.1 --port 9000
+	$(BUILD)/forknet echo-server --bind 127.0.0.1 --port $(PORT)
 
 # The framework is installed first, in a make of its own, so that a parallel
 # make never compiles a test before cmocka is there.
