@@ -55,6 +55,16 @@ static void expect_log(const struct process *process, const char *expected)
 	free(log);
 }
 
+/* The client's one line, and nothing else, about SERVER hanging up early. */
+static void expect_hang_up_reported(const struct process *client, const struct process *server)
+{
+	char expected[96];
+	snprintf(expected, sizeof expected,
+		 "forknet: connection to 127.0.0.1:%u: closed by the server before the end of input\n",
+		 server->port);
+	expect_log(client, expected);
+}
+
 /* The example: two lines in, the same two lines out, status 0, nothing on stderr. */
 static void test_pipe_prints_every_echo(void **state)
 {
@@ -152,11 +162,7 @@ static void test_server_hangs_up_first(void **state)
 	assert_int_equal(harness_children(server->pid, &child, 1, NULL), 1);
 	assert_int_equal(kill(child, SIGTERM), 0);
 	expect_exit(client, 69);
-	char expected[96];
-	snprintf(expected, sizeof expected,
-		 "forknet: connection to 127.0.0.1:%u: closed by the server before the end of input\n",
-		 server->port);
-	expect_log(client, expected);
+	expect_hang_up_reported(client, server);
 }
 
 /* The server hangs up while input keeps coming: still one line and status 69, whichever side notices first. */
@@ -177,11 +183,7 @@ static void test_server_hangs_up_during_input(void **state)
 	free(input);
 	free(output);
 	expect_exit(client, 69);
-	char expected[96];
-	snprintf(expected, sizeof expected,
-		 "forknet: connection to 127.0.0.1:%u: closed by the server before the end of input\n",
-		 server->port);
-	expect_log(client, expected);
+	expect_hang_up_reported(client, server);
 }
 
 /* If the client is killed, its writer does not linger as an orphan. */

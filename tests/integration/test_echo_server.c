@@ -52,6 +52,14 @@ static void expect_traced_child_killed(pid_t child)
 	fail_msg("traced child %d was not killed", (int)child);
 }
 
+/* Connects one client to SERVER, checks it is echoed, and returns the child serving it. */
+static pid_t connect_one(const struct process *server)
+{
+	int fd = harness_connect("127.0.0.1", server->port);
+	assert_true(harness_echo_once(fd, "x", T));
+	return only_child(server);
+}
+
 /* Sends SIGTERM to SERVER and checks it exits 0 with no child left behind. */
 static void stop_server(struct process *server)
 {
@@ -300,9 +308,7 @@ static void test_sigterm_reaches_stopped_children(void **state)
 	(void)state;
 	struct process *server = harness_start_server(
 		(const char *[]){"-b", "127.0.0.1", "-p", "0", "--grace", "60", NULL});
-	int fd = harness_connect("127.0.0.1", server->port);
-	assert_true(harness_echo_once(fd, "x", T));
-	pid_t child = only_child(server);
+	pid_t child = connect_one(server);
 	assert_int_equal(kill(child, SIGSTOP), 0);
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
 	assert_true(harness_wait_exit(server, T)); /* far less than the 60 s grace */
@@ -317,9 +323,7 @@ static void test_grace_period_ends_with_sigkill(void **state)
 	(void)state;
 	struct process *server = harness_start_server(
 		(const char *[]){"-b", "127.0.0.1", "-p", "0", "--grace", "1", NULL});
-	int fd = harness_connect("127.0.0.1", server->port);
-	assert_true(harness_echo_once(fd, "x", T));
-	pid_t child = only_child(server);
+	pid_t child = connect_one(server);
 	/*
 	 * Trace the child: a traced process stops at each signal and waits for its
 	 * tracer, which here never lets SIGTERM through. Only SIGKILL ends it,
@@ -340,9 +344,7 @@ static void test_second_signal_skips_grace(void **state)
 	(void)state;
 	struct process *server = harness_start_server(
 		(const char *[]){"-b", "127.0.0.1", "-p", "0", "--grace", "600", NULL});
-	int fd = harness_connect("127.0.0.1", server->port);
-	assert_true(harness_echo_once(fd, "x", T));
-	pid_t child = only_child(server);
+	pid_t child = connect_one(server);
 	assert_int_equal(ptrace(PTRACE_SEIZE, child, NULL, NULL), 0);
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
 	assert_true(harness_wait_log(server, "asking 1 children to stop", 1, T));
