@@ -4,12 +4,14 @@
 #   make run                  build and start the echo server on 127.0.0.1:9000 (PORT=... to change)
 #   make test                 install the test framework if missing, build, run every test
 #   make test SANITIZE=1      the same tests, built with ASan and UBSan (in build-san/)
+#   make fuzz                 run each fuzz target for FUZZ_SECONDS (default 60), with clang
 #   make install PREFIX=/usr/local DESTDIR=
 #   make CC=clang BUILD=build-clang   the same build with another compiler
 
 VERSION := 0.1.0
 PREFIX ?= /usr/local
 PORT ?= 9000
+FUZZ_SECONDS ?= 60
 BUILD ?= build
 SANITIZE ?=
 ifeq ($(SANITIZE),1)
@@ -37,7 +39,7 @@ INTEGRATION_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/test
 HARNESS := $(BUILD)/tests/integration/harness.o
 TESTS := $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
-.PHONY: all run test tests install clean
+.PHONY: all run test tests fuzz install clean
 .DELETE_ON_ERROR:
 # Keep the objects of test programs (make would delete them as intermediates).
 .SECONDARY:
@@ -73,12 +75,35 @@ test:
 
 tests: $(TESTS)
 
+# Fuzz targets: tests/fuzz/fuzz_NAME.c, built with clang's libFuzzer and the
+# sanitizers, each run for FUZZ_SECONDS from its seed corpus
+# tests/fuzz/corpus/NAME (new inputs it finds go to build-fuzz/corpus/NAME).
+FUZZ_SOURCES := src/chat/protocol.c
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all $(WARNINGS)
+
+fuzz:
+	@tests/install-deps fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
+	@for target in $(FUZZ_TARGETS); do \
+		name=$${target#build-fuzz/fuzz_}; \
+		mkdir -p build-fuzz/corpus/$$name; \
+		echo "make fuzz: $$target for $(FUZZ_SECONDS) s"; \
+		$$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build-fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SOURCES) $(wildcard src/chat/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SOURCES)
+
 install: $(BUILD)/forknet
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/forknet $(DESTDIR)$(PREFIX)/bin/forknet
 	install -m 644 man/forknet.1 $(DESTDIR)$(PREFIX)/share/man/man1/forknet.1
 
 clean:
-	rm -rf build build-san build-clang
+	rm -rf build build-san build-clang build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

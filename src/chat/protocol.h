@@ -1,0 +1,86 @@
+/*
+ * protocol: the chat's messages, as pure functions on bytes, apart from any
+ * socket so that they can be unit-tested and fuzzed.
+ *
+ * One datagram is one message. A line end at its end ("\n" or "\r\n") is not
+ * part of it. Text starting with '/' is a command:
+ *
+ *   /join TOKEN   answer the server's challenge and become a member
+ *   /nick NAME    take a name (letters, digits, '.', '_', '-'; 1 to 24)
+ *   /who          ask for the member list
+ *   /quit         leave (the line END means the same)
+ *   /ping         say "still here" (the client does it now and then)
+ *
+ * Anything else is a message, relayed to the other members with every line
+ * prefixed by "NAME>> " or "ADDR:PORT>> ". A message that must start with
+ * '/' is written with two: "//etc" is relayed as "/etc".
+ *
+ * The server's own lines start with "* " (notices) or "! " (errors); its
+ * challenge reads: send "/join 9f3c0a1e" to join
+ */
+#ifndef FORKNET_CHAT_PROTOCOL_H
+#define FORKNET_CHAT_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CHAT_NAME_MAX 24
+#define CHAT_TOKEN_LENGTH 8
+/* The largest UDP payload over IPv4; no datagram forknet sends is longer. */
+#define CHAT_DATAGRAM_MAX 65507
+
+enum chat_kind {
+	CHAT_MESSAGE,  /* text to relay: ARGUMENT */
+	CHAT_EMPTY,    /* nothing at all, or only a line end */
+	CHAT_JOIN,     /* /join: ARGUMENT is the token (may be empty or wrong) */
+	CHAT_NICK,     /* /nick with a valid name: ARGUMENT */
+	CHAT_BAD_NICK, /* /nick with an empty, over-long or ill-formed name: ARGUMENT */
+	CHAT_WHO,
+	CHAT_QUIT,     /* /quit or END */
+	CHAT_PING,
+	CHAT_UNKNOWN,  /* another /command: ARGUMENT is the command word */
+};
+
+struct chat_request {
+	enum chat_kind kind;
+	const char *argument; /* points into the datagram; not NUL-terminated */
+	size_t length;
+};
+
+/* Reads what the datagram DATA (LENGTH bytes, any bytes at all) asks for. */
+void chat_parse(const char *data, size_t length, struct chat_request *request);
+
+/* True if NAME (LENGTH bytes) may be a member's name. */
+bool chat_name_valid(const char *name, size_t length);
+
+/*
+ * Writes TEXT (LENGTH bytes) as it is relayed: each of its lines as
+ * "PREFIX>> line\n". Returns the length written, or 0 if it would not fit in
+ * SIZE bytes.
+ */
+size_t chat_format_relay(const char *prefix, const char *text, size_t length, char *out,
+			 size_t size);
+
+/* The room chat_escape needs for LENGTH bytes of input. */
+#define CHAT_ESCAPE_SIZE(length) (4 * (length) + 1)
+
+/*
+ * Writes IN (LENGTH bytes) to OUT (CHAT_ESCAPE_SIZE(LENGTH) bytes) so that it
+ * cannot drive a terminal: newline and tab stay; other control characters
+ * (C0, DEL, and C1 as UTF-8 or as raw bytes), bytes that are not valid UTF-8,
+ * and the backslash itself are written as \xNN (the backslash as \\). Valid
+ * UTF-8 text passes unchanged. Returns the length written (OUT is
+ * NUL-terminated).
+ */
+size_t chat_escape(const char *in, size_t length, char *out);
+
+/* Writes the challenge line for TOKEN into OUT (SIZE bytes); returns its length. */
+size_t chat_challenge(const char *token, char *out, size_t size);
+
+/*
+ * If DATA (LENGTH bytes) is the server's challenge, copies its token into
+ * TOKEN (NUL-terminated) and returns true.
+ */
+bool chat_challenge_token(const char *data, size_t length, char token[CHAT_TOKEN_LENGTH + 1]);
+
+#endif
