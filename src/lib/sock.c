@@ -1,5 +1,5 @@
 /*
- * sock: listening and connecting TCP sockets. See sock.h.
+ * sock: server sockets and TCP connections. See sock.h.
  */
 #include "sock.h"
 
@@ -18,11 +18,11 @@ static void close_keep_errno(int fd)
 	errno = saved_errno;
 }
 
-int sock_listen(const struct address *address, enum sock_v6only v6only, int backlog,
+int sock_server(const struct address *address, int type, enum sock_v6only v6only, int backlog,
 		struct address *bound, const char **failed_call)
 {
 	int one = 1;
-	int fd = socket(addr_family(address), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = socket(addr_family(address), type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		*failed_call = "socket";
 		return -1;
@@ -43,7 +43,7 @@ int sock_listen(const struct address *address, enum sock_v6only v6only, int back
 		*failed_call = "bind";
 		goto fail;
 	}
-	if (listen(fd, backlog) != 0) {
+	if (type == SOCK_STREAM && listen(fd, backlog) != 0) {
 		*failed_call = "listen";
 		goto fail;
 	}

@@ -1,6 +1,6 @@
 /*
- * sock: TCP sockets: listening and connecting. Every descriptor made here is
- * close-on-exec, so a later exec() never leaks it.
+ * sock: server sockets (TCP and UDP) and TCP connections. Every descriptor
+ * made here is close-on-exec, so a later exec() never leaks it.
  */
 #ifndef FORKNET_SOCK_H
 #define FORKNET_SOCK_H
@@ -14,13 +14,13 @@ enum sock_v6only {
 };
 
 /*
- * Opens a non-blocking listening TCP socket bound to ADDRESS with
- * SO_REUSEADDR (and for IPv6 the given V6ONLY), and stores in *BOUND the
- * address it got (with the real port when ADDRESS asked for port 0). Returns
- * it, or -1 with errno set and *FAILED_CALL naming the call that failed
- * ("socket", "bind", ...).
+ * Opens a non-blocking server socket of TYPE (SOCK_STREAM: listening with
+ * BACKLOG; SOCK_DGRAM) bound to ADDRESS with SO_REUSEADDR (and for IPv6 the
+ * given V6ONLY), and stores in *BOUND the address it got (with the real port
+ * when ADDRESS asked for port 0). Returns it, or -1 with errno set and
+ * *FAILED_CALL naming the call that failed ("socket", "bind", ...).
  */
-int sock_listen(const struct address *address, enum sock_v6only v6only, int backlog,
+int sock_server(const struct address *address, int type, enum sock_v6only v6only, int backlog,
 		struct address *bound, const char **failed_call);
 
 /* The address FD is bound to; returns 0 or -1. */

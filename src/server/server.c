@@ -46,7 +46,8 @@ int server_run(const struct server_config *config, const struct service *service
 		fprintf(stderr, "forknet: catching signals: %s\n", strerror(errno));
 		return EX_OSERR;
 	}
-	status = listeners_open(&server.listeners, config->bind, config->port, error, sizeof error);
+	status = listeners_open(&server.listeners, SOCK_STREAM, config->bind, config->port, error,
+				sizeof error);
 	if (status != 0) {
 		fprintf(stderr, "forknet: %s\n", error);
 		(void)sig_reset(); /* exiting: only tidiness is at stake */

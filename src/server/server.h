@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "config.h"
-#include "listeners.h"
+#include "../lib/listeners.h"
 #include "service.h"
 
 struct server {

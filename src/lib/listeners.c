@@ -1,5 +1,5 @@
 /*
- * listeners: opening a server's listening sockets. See listeners.h.
+ * listeners: opening a server's sockets. See listeners.h.
  */
 #include "listeners.h"
 
@@ -11,14 +11,15 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "../lib/sock.h"
+#include "sock.h"
 
 /* How often port 0 is tried afresh when a later socket finds the chosen port taken. */
 #define PORT_ZERO_ATTEMPTS 8
 
-/* A socket to open: where, and for IPv6 whether IPv4 peers come in too. */
+/* A socket to open: where, of what type, and for IPv6 whether IPv4 peers come in too. */
 struct wanted {
 	struct address address;
+	int type;
 	enum sock_v6only v6only;
 };
 
@@ -57,7 +58,7 @@ static int open_all(struct listeners *listeners, const struct wanted *wanted, si
 		for (i = 0; i < count; i++) {
 			struct address address = wanted[i].address;
 			addr_set_port(&address, i == 0 ? port : addr_port(&listeners->addresses[0]));
-			int fd = sock_listen(&address, wanted[i].v6only, SOMAXCONN,
+			int fd = sock_server(&address, wanted[i].type, wanted[i].v6only, SOMAXCONN,
 					     &listeners->addresses[i], &failure->call);
 			if (fd < 0) {
 				char text[ADDRESS_TEXT_MAX];
@@ -80,9 +81,11 @@ static int open_all(struct listeners *listeners, const struct wanted *wanted, si
 }
 
 /* No address given: one dual-stack socket, or IPv6 and IPv4 sockets, or IPv4 alone. */
-static int open_any(struct listeners *listeners, uint16_t port, char *error, size_t size)
+static int open_any(struct listeners *listeners, int type, uint16_t port, char *error,
+		    size_t size)
 {
-	struct wanted both[2] = {{.v6only = SOCK_V6ONLY_OFF}, {.v6only = SOCK_V6ONLY_DEFAULT}};
+	struct wanted both[2] = {{.type = type, .v6only = SOCK_V6ONLY_OFF},
+				 {.type = type, .v6only = SOCK_V6ONLY_DEFAULT}};
 	struct failure failure;
 
 	addr_any(AF_INET6, 0, &both[0].address);
@@ -104,17 +107,17 @@ static int open_any(struct listeners *listeners, uint16_t port, char *error, siz
 	return status_for(failure.error);
 }
 
-int listeners_open(struct listeners *listeners, const char *bind, uint16_t port, char *error,
-		   size_t size)
+int listeners_open(struct listeners *listeners, int type, const char *bind, uint16_t port,
+		   char *error, size_t size)
 {
 	memset(listeners, 0, sizeof *listeners);
 	if (bind == NULL)
-		return open_any(listeners, port, error, size);
+		return open_any(listeners, type, port, error, size);
 
 	struct address addresses[LISTENERS_MAX];
 	struct wanted wanted[LISTENERS_MAX];
 	size_t count;
-	int lookup = addr_resolve(bind, 0, SOCK_STREAM, true, addresses, LISTENERS_MAX, &count);
+	int lookup = addr_resolve(bind, 0, type, true, addresses, LISTENERS_MAX, &count);
 	if (lookup != 0) {
 		snprintf(error, size, "resolve %s: %s", bind,
 			 lookup == EAI_SYSTEM ? strerror(errno) : gai_strerror(lookup));
@@ -122,7 +125,8 @@ int listeners_open(struct listeners *listeners, const char *bind, uint16_t port,
 	}
 	for (size_t i = 0; i < count; i++) {
 		/* An IPv6 address means IPv6 only: its IPv4 twin, if any, has its own socket. */
-		wanted[i] = (struct wanted){.address = addresses[i], .v6only = SOCK_V6ONLY_ON};
+		wanted[i] = (struct wanted){.address = addresses[i], .type = type,
+					    .v6only = SOCK_V6ONLY_ON};
 	}
 	struct failure failure;
 	if (open_all(listeners, wanted, count, port, &failure, error, size) != 0)

@@ -1,5 +1,5 @@
 /*
- * listeners: the listening sockets of a TCP server. With no bind address the
+ * listeners: the sockets a server receives on, TCP (listening) or UDP. With no bind address the
  * server listens on every address, IPv6 and IPv4 alike: one dual-stack socket
  * where the system allows it, two sockets otherwise. A host name listens on
  * each address it resolves to (up to LISTENERS_MAX). With port 0 the system picks a free port for
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../lib/addr.h"
+#include "addr.h"
 
 #define LISTENERS_MAX 8
 
@@ -22,12 +22,13 @@ struct listeners {
 };
 
 /*
- * Opens the sockets for BIND (NULL: all addresses) and PORT. Returns 0, or a
+ * Opens the sockets of TYPE (SOCK_STREAM or SOCK_DGRAM) for BIND (NULL: all
+ * addresses) and PORT. Returns 0, or a
  * sysexits status with ERROR (SIZE bytes) saying what failed, e.g.
  * "bind 127.0.0.1:80: Permission denied"; nothing is left open then.
  */
-int listeners_open(struct listeners *listeners, const char *bind, uint16_t port, char *error,
-		   size_t size);
+int listeners_open(struct listeners *listeners, int type, const char *bind, uint16_t port,
+		   char *error, size_t size);
 
 /* Closes every socket; safe to call twice. Returns 0, or -1 if a close failed. */
 int listeners_close(struct listeners *listeners);
