@@ -23,6 +23,7 @@ struct command {
 static const struct command commands[] = {
 	{"echo-server", echo_server_main, "TCP echo server, a child process per connection"},
 	{"echo-client", echo_client_main, "echo client with input and output in two processes"},
+	{"chat-server", chat_server_main, "UDP chat server that relays each message to the others"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

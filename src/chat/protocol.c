@@ -9,6 +9,8 @@
 #include <string.h>
 
 static const char challenge_before[] = "send \"/join ";
+static const char welcome_start[] = "* welcome, you are ";
+static const char welcome_timeout[] = "; idle timeout ";
 static const char challenge_after[] = "\" to join\n";
 
 /* True if the LENGTH bytes at TEXT are exactly WORD. */
@@ -188,6 +190,37 @@ size_t chat_escape(const char *in, size_t length, char *out)
 	}
 	out[written] = '\0';
 	return written;
+}
+
+size_t chat_welcome(const char *label, size_t members, unsigned long idle_timeout, char *out,
+		    size_t size)
+{
+	int length = snprintf(out, size, "%s%s (%zu member%s%s%lu s)\n", welcome_start, label,
+			      members, members == 1 ? "" : "s", welcome_timeout, idle_timeout);
+	return length < 0 || (size_t)length >= size ? 0 : (size_t)length;
+}
+
+bool chat_welcome_timeout(const char *data, size_t length, unsigned long *idle_timeout)
+{
+	size_t start = sizeof welcome_start - 1, marker = sizeof welcome_timeout - 1;
+
+	if (length < start || memcmp(data, welcome_start, start) != 0)
+		return false;
+	/* The last "; idle timeout " in the line (a label cannot contain ';'), then digits. */
+	size_t found = 0;
+	for (size_t i = start; i + marker <= length; i++)
+		if (memcmp(data + i, welcome_timeout, marker) == 0)
+			found = i + marker;
+	if (found == 0 || found >= length || data[found] < '0' || data[found] > '9')
+		return false;
+	unsigned long value = 0;
+	for (size_t j = found; j < length && data[j] >= '0' && data[j] <= '9'; j++) {
+		if (value > 1000000)
+			return false;
+		value = value * 10 + (unsigned long)(data[j] - '0');
+	}
+	*idle_timeout = value;
+	return true;
 }
 
 size_t chat_challenge(const char *token, char *out, size_t size)

@@ -74,6 +74,19 @@ size_t chat_format_relay(const char *prefix, const char *text, size_t length, ch
  */
 size_t chat_escape(const char *in, size_t length, char *out);
 
+/*
+ * Writes the welcome line a new member gets into OUT (SIZE bytes):
+ * "* welcome, you are LABEL (N members; idle timeout T s)". Returns its length.
+ */
+size_t chat_welcome(const char *label, size_t members, unsigned long idle_timeout, char *out,
+		    size_t size);
+
+/*
+ * If DATA (LENGTH bytes) is a welcome line, stores its idle timeout in
+ * *IDLE_TIMEOUT and returns true.
+ */
+bool chat_welcome_timeout(const char *data, size_t length, unsigned long *idle_timeout);
+
 /* Writes the challenge line for TOKEN into OUT (SIZE bytes); returns its length. */
 size_t chat_challenge(const char *token, char *out, size_t size);
 

@@ -1,0 +1,581 @@
+/*
+ * chat_server: the `forknet chat-server` command, the course's UDP
+ * ChatServer made safe to run on a network.
+ *
+ * Processes: one, with no children. The loop polls the UDP sockets and the
+ * signal descriptor (lib/sig.h), with a timeout at the next idle expiry;
+ * reads datagrams in batches (recvmmsg) and relays each message to the other
+ * members in batches (sendmmsg), one system call for many members.
+ *
+ * Signals: SIGTERM or SIGINT makes it tell every member that it is going
+ * away and exit 0.
+ *
+ * Safety: a stranger's datagram gets at most a challenge (admission.h), so a
+ * forged source address cannot make the server relay anything; a member over
+ * its --rate has the excess dropped; a datagram over --max-message is
+ * refused. The member list never grows past --max-clients.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "../cli.h"
+#include "../lib/clock.h"
+#include "../lib/io.h"
+#include "../lib/listeners.h"
+#include "../lib/log.h"
+#include "../lib/sig.h"
+#include "admission.h"
+#include "config.h"
+#include "members.h"
+#include "protocol.h"
+
+#define RECEIVE_BATCH 32
+#define SEND_BATCH 256
+/* Batches read per socket and wake-up, so that one busy socket cannot starve the rest. */
+#define RECEIVE_ROUNDS 8
+/* Room for any one-line notice or error the server writes. */
+#define LINE_MAX_SIZE 512
+
+struct chat_server {
+	const struct chat_config *config;
+	struct listeners listeners;
+	int signal_fd;
+	struct members members;
+	struct admission admission;
+
+	struct mmsghdr in[RECEIVE_BATCH];
+	struct iovec in_iov[RECEIVE_BATCH];
+	struct sockaddr_storage in_from[RECEIVE_BATCH];
+	char *in_buffers; /* RECEIVE_BATCH buffers of in_size bytes */
+	size_t in_size;
+
+	struct mmsghdr out[SEND_BATCH];
+	struct iovec out_iov;
+	char relay[CHAT_DATAGRAM_MAX]; /* the datagram being relayed */
+};
+
+/* "s" after a count other than one. */
+static const char *plural(size_t count)
+{
+	return count == 1 ? "" : "s";
+}
+
+/* "alice (127.0.0.1:5000)" or "127.0.0.1:5000", for the log. Returns BUF. */
+static const char *describe(const struct member *member, char *buf, size_t size)
+{
+	char address[ADDRESS_TEXT_MAX];
+
+	addr_format(&member->address, address, sizeof address);
+	if (member->name[0] != '\0')
+		snprintf(buf, size, "%s (%s)", member->name, address);
+	else
+		snprintf(buf, size, "%s", address);
+	return buf;
+}
+
+/* Sends one datagram to ADDRESS through server socket SOCKET. Failures are the peer's: logged. */
+static void send_one(struct chat_server *cs, size_t socket, const struct address *address,
+		     const char *text, size_t length)
+{
+	char where[ADDRESS_TEXT_MAX];
+
+	while (sendto(cs->listeners.fds[socket], text, length, 0,
+		      (const struct sockaddr *)&address->storage, address->length) < 0) {
+		if (errno == EINTR)
+			continue;
+		int error = errno;
+		log_debug("send to %s: %s", addr_format(address, where, sizeof where), strerror(error));
+		return;
+	}
+}
+
+/* Sends a line made from FORMAT to ADDRESS. */
+static void reply(struct chat_server *cs, size_t socket, const struct address *address,
+		  const char *format, ...) __attribute__((format(printf, 4, 5)));
+
+static void reply(struct chat_server *cs, size_t socket, const struct address *address,
+		  const char *format, ...)
+{
+	char line[LINE_MAX_SIZE];
+	va_list args;
+
+	va_start(args, format);
+	int length = vsnprintf(line, sizeof line, format, args);
+	va_end(args);
+	if (length > 0)
+		send_one(cs, socket, address, line, (size_t)length < sizeof line ? (size_t)length
+										 : sizeof line - 1);
+}
+
+/* Sends the COUNT prepared messages of cs->out through SOCKET, skipping any that fail. */
+static void send_batch(struct chat_server *cs, size_t socket, unsigned count)
+{
+	char where[ADDRESS_TEXT_MAX];
+	unsigned sent = 0;
+
+	while (sent < count) {
+		int result = sendmmsg(cs->listeners.fds[socket], cs->out + sent, count - sent, 0);
+		if (result > 0) {
+			sent += (unsigned)result;
+		} else if (result < 0 && errno == EINTR) {
+			continue;
+		} else {
+			/* sendmmsg reports an error only for the first message it tries: skip that one. */
+			int error = errno;
+			const struct msghdr *failed = &cs->out[sent].msg_hdr;
+			struct address address = {.length = failed->msg_namelen};
+			memcpy(&address.storage, failed->msg_name, failed->msg_namelen);
+			log_debug("send to %s: %s", addr_format(&address, where, sizeof where),
+				  strerror(error));
+			sent++;
+		}
+	}
+}
+
+/* Sends TEXT to every member but EXCEPT (which may be NULL), in batches per socket. */
+static void broadcast(struct chat_server *cs, const struct member *except, const char *text,
+		      size_t length)
+{
+	cs->out_iov = (struct iovec){.iov_base = (void *)text, .iov_len = length};
+	for (size_t socket = 0; socket < cs->listeners.count; socket++) {
+		unsigned batch = 0;
+		for (size_t i = 0; i < cs->members.count; i++) {
+			struct member *member = &cs->members.list[i];
+			if (member == except || member->socket != socket)
+				continue;
+			cs->out[batch].msg_hdr = (struct msghdr){
+				.msg_name = &member->address.storage,
+				.msg_namelen = member->address.length,
+				.msg_iov = &cs->out_iov,
+				.msg_iovlen = 1,
+			};
+			if (++batch == SEND_BATCH) {
+				send_batch(cs, socket, batch);
+				batch = 0;
+			}
+		}
+		if (batch > 0)
+			send_batch(cs, socket, batch);
+	}
+}
+
+/* A notice line made from FORMAT, to every member but EXCEPT. */
+static void announce(struct chat_server *cs, const struct member *except, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void announce(struct chat_server *cs, const struct member *except, const char *format, ...)
+{
+	char line[LINE_MAX_SIZE];
+	va_list args;
+
+	va_start(args, format);
+	int length = vsnprintf(line, sizeof line, format, args);
+	va_end(args);
+	if (length > 0)
+		broadcast(cs, except, line, (size_t)length < sizeof line ? (size_t)length
+									 : sizeof line - 1);
+}
+
+/* Takes ADDRESS in as a member, welcomes it and tells the others. NULL when full. */
+static struct member *join(struct chat_server *cs, size_t socket, const struct address *address,
+			   struct timespec now)
+{
+	char label[ADDRESS_TEXT_MAX], welcome[LINE_MAX_SIZE];
+
+	struct member *member = members_add(&cs->members, address, socket, now);
+	if (member == NULL) {
+		if (admission_may_reply(&cs->admission, address, now))
+			reply(cs, socket, address, "! server full (%zu member%s)\n", cs->members.count,
+			      plural(cs->members.count));
+		log_info("refused %s: server full (%zu member%s)",
+			 addr_format(address, label, sizeof label), cs->members.count,
+			 plural(cs->members.count));
+		return NULL;
+	}
+	member_label(member, label, sizeof label);
+	size_t length = chat_welcome(label, cs->members.count, cs->config->idle_timeout, welcome,
+				     sizeof welcome);
+	send_one(cs, socket, address, welcome, length);
+	announce(cs, member, "* %s joined\n", label);
+	log_info("join %s (%zu member%s)", label, cs->members.count, plural(cs->members.count));
+	return member;
+}
+
+/* Removes MEMBER, telling the others it WHAT ("left", "timed out"). */
+static void leave(struct chat_server *cs, struct member *member, const char *what)
+{
+	char label[ADDRESS_TEXT_MAX], who[ADDRESS_TEXT_MAX + CHAT_NAME_MAX + 4];
+
+	member_label(member, label, sizeof label);
+	describe(member, who, sizeof who);
+	members_remove(&cs->members, member); /* MEMBER now holds another member, or nothing */
+	announce(cs, NULL, "* %s %s\n", label, what);
+	log_info("%s %s (%zu member%s)", what, who, cs->members.count, plural(cs->members.count));
+}
+
+/* /nick: takes NAME if free. */
+static void rename_member(struct chat_server *cs, struct member *member, const char *name,
+			  size_t length)
+{
+	char old[ADDRESS_TEXT_MAX];
+	struct member *holder = members_find_name(&cs->members, name, length);
+
+	if (holder == member) {
+		reply(cs, member->socket, &member->address, "* you are %s\n", member->name);
+		return;
+	}
+	if (holder != NULL) {
+		reply(cs, member->socket, &member->address, "! name %.*s is taken\n", (int)length, name);
+		return;
+	}
+	member_label(member, old, sizeof old);
+	memcpy(member->name, name, length);
+	member->name[length] = '\0';
+	reply(cs, member->socket, &member->address, "* you are now %s\n", member->name);
+	announce(cs, member, "* %s is now %s\n", old, member->name);
+	log_info("nick %s is now %s", old, member->name);
+}
+
+/* /who: the member list, to the asker only, in one datagram. */
+static void list_members(struct chat_server *cs, const struct member *asker)
+{
+	char *text = cs->relay;
+	size_t size = sizeof cs->relay;
+	int written = snprintf(text, size, "* members (%zu):", cs->members.count);
+	size_t length = (size_t)written;
+
+	for (size_t i = 0; i < cs->members.count; i++) {
+		char label[ADDRESS_TEXT_MAX];
+		member_label(&cs->members.list[i], label, sizeof label);
+		/* Keep room for ", ..." and the newline. */
+		if (length + strlen(label) + 8 > size) {
+			length += (size_t)snprintf(text + length, size - length, " ...");
+			break;
+		}
+		length += (size_t)snprintf(text + length, size - length, "%s %s", i == 0 ? "" : ",",
+					   label);
+	}
+	text[length++] = '\n';
+	send_one(cs, asker->socket, &asker->address, text, length);
+}
+
+/* A datagram from a member. */
+static void from_member(struct chat_server *cs, struct member *member, const char *data,
+			size_t length, bool truncated, struct timespec now)
+{
+	char who[ADDRESS_TEXT_MAX + CHAT_NAME_MAX + 4], label[ADDRESS_TEXT_MAX];
+	const struct chat_config *config = cs->config;
+	struct chat_request request;
+
+	member->last_heard = now;
+	if (config->rate > 0 &&
+	    !rate_allow(&member->rate, (double)config->rate, 2.0 * (double)config->rate, now)) {
+		if (!member->warned || clock_seconds_between(member->last_warned, now) >= 1.0) {
+			member->warned = true;
+			member->last_warned = now;
+			reply(cs, member->socket, &member->address,
+			      "! too fast: messages over %lu a second are dropped\n", config->rate);
+			log_info("dropping from %s: over %lu messages a second",
+				 describe(member, who, sizeof who), config->rate);
+		}
+		return;
+	}
+	chat_parse(data, length, &request);
+	if (truncated || (request.kind == CHAT_MESSAGE && request.length > config->max_message)) {
+		reply(cs, member->socket, &member->address, "! message too long (limit %lu bytes)\n",
+		      config->max_message);
+		log_info("refused from %s: message too long (%s%zu bytes)",
+			 describe(member, who, sizeof who), truncated ? "over " : "",
+			 truncated ? (size_t)config->max_message : request.length);
+		return;
+	}
+
+	switch (request.kind) {
+	case CHAT_MESSAGE: {
+		member_label(member, label, sizeof label);
+		size_t out = chat_format_relay(label, request.argument, request.length, cs->relay,
+					       sizeof cs->relay);
+		if (out == 0) {
+			reply(cs, member->socket, &member->address,
+			      "! message too long once every line is prefixed\n");
+			return;
+		}
+		broadcast(cs, member, cs->relay, out);
+		log_debug("relayed %zu bytes from %s to %zu member%s", request.length,
+			  describe(member, who, sizeof who), cs->members.count - 1,
+			  plural(cs->members.count - 1));
+		return;
+	}
+	case CHAT_EMPTY:
+	case CHAT_PING:
+		return; /* heard from: that was the point */
+	case CHAT_JOIN:
+		/* Already a member: the welcome may have been lost, so say it again. */
+		member_label(member, label, sizeof label);
+		length = chat_welcome(label, cs->members.count, config->idle_timeout, cs->relay,
+				      sizeof cs->relay);
+		send_one(cs, member->socket, &member->address, cs->relay, length);
+		return;
+	case CHAT_NICK:
+		rename_member(cs, member, request.argument, request.length);
+		return;
+	case CHAT_BAD_NICK:
+		reply(cs, member->socket, &member->address,
+		      "! bad name: use 1 to %d letters, digits, '.', '_' or '-'\n", CHAT_NAME_MAX);
+		return;
+	case CHAT_WHO:
+		list_members(cs, member);
+		return;
+	case CHAT_QUIT:
+		reply(cs, member->socket, &member->address, "* bye\n");
+		leave(cs, member, "left");
+		return;
+	case CHAT_UNKNOWN:
+		reply(cs, member->socket, &member->address,
+		      "! unknown command %.*s (try /nick NAME, /who, /quit)\n",
+		      request.length > 32 ? 32 : (int)request.length, request.argument);
+		return;
+	}
+}
+
+/* A datagram from an address that is not a member. */
+static void from_stranger(struct chat_server *cs, size_t socket, const struct address *address,
+			  const char *data, size_t length, bool truncated, struct timespec now)
+{
+	char where[ADDRESS_TEXT_MAX];
+	struct chat_request request;
+
+	chat_parse(data, length, &request);
+	if (cs->config->open) {
+		/* The course's behaviour: any datagram joins, and a message in it is relayed. */
+		struct member *member = join(cs, socket, address, now);
+		if (member != NULL && request.kind != CHAT_JOIN)
+			from_member(cs, member, data, length, truncated, now);
+		return;
+	}
+	if (request.kind == CHAT_JOIN &&
+	    admission_check(&cs->admission, address, now, request.argument, request.length)) {
+		join(cs, socket, address, now);
+		return;
+	}
+	addr_format(address, where, sizeof where);
+	if (!admission_may_reply(&cs->admission, address, now)) {
+		log_debug("dropped a datagram from %s: reply limit", where);
+		return;
+	}
+	char token[CHAT_TOKEN_LENGTH + 1], challenge[64];
+	admission_token(&cs->admission, address, now, token);
+	size_t challenge_length = chat_challenge(token, challenge, sizeof challenge);
+	send_one(cs, socket, address, challenge, challenge_length);
+	log_debug("challenge to %s%s", where, request.kind == CHAT_JOIN ? " (wrong token)" : "");
+}
+
+/* Reads what SOCKET has, in batches. */
+static void receive(struct chat_server *cs, size_t socket)
+{
+	char where[ADDRESS_TEXT_MAX];
+
+	for (int round = 0; round < RECEIVE_ROUNDS; round++) {
+		for (size_t i = 0; i < RECEIVE_BATCH; i++) {
+			cs->in_iov[i] = (struct iovec){.iov_base = cs->in_buffers + i * cs->in_size,
+						       .iov_len = cs->in_size};
+			cs->in[i].msg_hdr = (struct msghdr){
+				.msg_name = &cs->in_from[i],
+				.msg_namelen = sizeof cs->in_from[i],
+				.msg_iov = &cs->in_iov[i],
+				.msg_iovlen = 1,
+			};
+		}
+		int count = recvmmsg(cs->listeners.fds[socket], cs->in, RECEIVE_BATCH, MSG_DONTWAIT,
+				     NULL);
+		if (count < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warning("recvmmsg on %s: %s",
+					    addr_format(&cs->listeners.addresses[socket], where,
+							sizeof where),
+					    strerror(errno));
+			return;
+		}
+		struct timespec now = clock_now();
+		for (int i = 0; i < count; i++) {
+			const struct msghdr *header = &cs->in[i].msg_hdr;
+			struct address from = {.length = header->msg_namelen};
+			memcpy(&from.storage, &cs->in_from[i], sizeof from.storage);
+			/* MSG_TRUNC in msg_flags: the datagram was longer than the buffer. */
+			bool truncated = (header->msg_flags & MSG_TRUNC) != 0;
+			const char *data = cs->in_iov[i].iov_base;
+			size_t length = cs->in[i].msg_len < cs->in_size ? cs->in[i].msg_len : cs->in_size;
+			struct member *member = members_find(&cs->members, &from);
+			if (member != NULL)
+				from_member(cs, member, data, length, truncated, now);
+			else
+				from_stranger(cs, socket, &from, data, length, truncated, now);
+		}
+		if (count < RECEIVE_BATCH)
+			return;
+	}
+}
+
+/* Removes the members silent for --idle-timeout; returns ms until the next may expire (-1: none). */
+static int expire(struct chat_server *cs)
+{
+	long timeout_ms = (long)cs->config->idle_timeout * 1000;
+	int next = -1;
+
+	for (size_t i = 0; i < cs->members.count;) {
+		struct member *member = &cs->members.list[i];
+		int left = clock_ms_until(clock_after(member->last_heard, timeout_ms));
+		if (left > 0) {
+			if (next < 0 || left < next)
+				next = left;
+			i++;
+			continue;
+		}
+		reply(cs, member->socket, &member->address,
+		      "! idle for %lu s: you are no longer a member\n", cs->config->idle_timeout);
+		leave(cs, member, "timed out"); /* moves the last member to place I: look again */
+	}
+	return next;
+}
+
+/* The loop; returns an exit status once stopped. */
+static int run(struct chat_server *cs)
+{
+	for (;;) {
+		struct pollfd fds[1 + LISTENERS_MAX];
+		nfds_t count = 0;
+		fds[count++] = (struct pollfd){.fd = cs->signal_fd, .events = POLLIN};
+		for (size_t i = 0; i < cs->listeners.count; i++)
+			fds[count++] = (struct pollfd){.fd = cs->listeners.fds[i], .events = POLLIN};
+
+		int timeout = expire(cs);
+		if (poll(fds, count, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			return EX_OSERR;
+		}
+		if (fds[0].revents != 0) {
+			int signo;
+			char name[32];
+			bool stop = false;
+			sig_drain();
+			while ((signo = sig_next()) != 0) {
+				log_notice("%s received: stopping", sig_name(signo, name, sizeof name));
+				stop = true;
+			}
+			if (stop)
+				return EX_OK;
+		}
+		for (nfds_t i = 1; i < count; i++)
+			if (fds[i].revents != 0)
+				receive(cs, i - 1);
+	}
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: forknet chat-server [OPTION]...\n"
+		"Relay each member's messages to the other members over UDP. An address\n"
+		"joins by sending back the token it is sent (unless --open).\n"
+		"\n"
+		"%s"
+		"\n"
+		"Once listening, the server logs 'listening on ADDR:PORT'. SIGTERM or\n"
+		"SIGINT tells the members it is going away and stops it.\n",
+		chat_config_options_help);
+}
+
+/* Opens and prepares everything; returns 0 or an exit status (reported). */
+static int start(struct chat_server *cs, const struct chat_config *config)
+{
+	static const int caught[] = {SIGTERM, SIGINT};
+	char error[256], address[ADDRESS_TEXT_MAX];
+
+	cs->config = config;
+	/* Room for the longest message and its line end, plus one byte to see MSG_TRUNC. */
+	cs->in_size = config->max_message + 2;
+	cs->in_buffers = malloc(RECEIVE_BATCH * cs->in_size);
+	if (cs->in_buffers == NULL || members_init(&cs->members, config->max_clients) != 0) {
+		cli_error("memory for %lu members: %s", config->max_clients, strerror(errno));
+		return EX_OSERR;
+	}
+	if (admission_init(&cs->admission) != 0) {
+		cli_error("getrandom: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	cs->signal_fd = sig_catch(caught, 2);
+	if (cs->signal_fd < 0) {
+		cli_error("catching signals: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	int status = listeners_open(&cs->listeners, SOCK_DGRAM, config->bind, config->port, error,
+				    sizeof error);
+	if (status != 0) {
+		cli_error("%s", error);
+		return status;
+	}
+	for (size_t i = 0; i < cs->listeners.count; i++) {
+		/*
+		 * Blocking sends: a full send buffer makes the relay wait a moment
+		 * rather than drop. Reads never block: they use MSG_DONTWAIT.
+		 */
+		if (io_set_nonblocking(cs->listeners.fds[i], 0) != 0) {
+			cli_error("fcntl: %s", strerror(errno));
+			return EX_OSERR;
+		}
+		log_notice("listening on %s (chat, at most %lu members%s)",
+			   addr_format(&cs->listeners.addresses[i], address, sizeof address),
+			   config->max_clients, config->open ? ", open: no address check" : "");
+	}
+	return 0;
+}
+
+int chat_server_main(int argc, char **argv)
+{
+	struct chat_config config;
+	char error[256];
+
+	chat_config_defaults(&config);
+	switch (chat_config_parse(&config, argc, argv, error, sizeof error)) {
+	case CONFIG_HELP:
+		usage(stdout);
+		return EX_OK;
+	case CONFIG_ERROR:
+		return cli_usage_error("chat-server", error);
+	case CONFIG_OK:
+		break;
+	}
+	log_set_level(config.log_level);
+
+	struct chat_server *cs = calloc(1, sizeof *cs);
+	if (cs == NULL) {
+		cli_error("memory: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	int status = start(cs, &config);
+	if (status == 0) {
+		status = run(cs);
+		log_notice("telling %zu member%s the server is going away", cs->members.count,
+			   plural(cs->members.count));
+		announce(cs, NULL, "* server shutting down\n");
+		log_notice("stopped");
+	}
+	(void)listeners_close(&cs->listeners); /* exiting: nothing more to do about an error */
+	(void)sig_reset();
+	members_destroy(&cs->members);
+	free(cs->in_buffers);
+	free(cs);
+	return status;
+}

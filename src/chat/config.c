@@ -1,0 +1,133 @@
+/*
+ * config: the chat server's options. See config.h.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../lib/addr.h"
+#include "../lib/options.h"
+
+enum {
+	OPTION_MAX_CLIENTS = 256,
+	OPTION_IDLE_TIMEOUT,
+	OPTION_MAX_MESSAGE,
+	OPTION_RATE,
+	OPTION_OPEN,
+};
+
+static const struct option long_options[] = {
+	{"bind", required_argument, NULL, 'b'},
+	{"port", required_argument, NULL, 'p'},
+	{"max-clients", required_argument, NULL, OPTION_MAX_CLIENTS},
+	{"idle-timeout", required_argument, NULL, OPTION_IDLE_TIMEOUT},
+	{"max-message", required_argument, NULL, OPTION_MAX_MESSAGE},
+	{"rate", required_argument, NULL, OPTION_RATE},
+	{"open", no_argument, NULL, OPTION_OPEN},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+const char chat_config_options_help[] =
+	"  -b, --bind ADDR          listen on ADDR (IPv4, IPv6 or host name);\n"
+	"                           default: all addresses, IPv6 and IPv4\n"
+	"  -p, --port PORT          listen on PORT (default 9001; 0: any free port)\n"
+	"      --max-clients N      at most N members (default 64)\n"
+	"      --idle-timeout SECS  forget members silent this long (default 300)\n"
+	"      --max-message BYTES  refuse longer messages (default 4096)\n"
+	"      --rate N             messages a second per member, bursts of twice\n"
+	"                           that (default 20; 0: no limit)\n"
+	"      --open               no address check: any datagram joins\n"
+	"                           (the course's behaviour; open to spoofing)\n"
+	"  -q, --quiet              log only start, stop and problems\n"
+	"  -v, --verbose            log details too\n"
+	"  -h, --help               show this help\n";
+
+void chat_config_defaults(struct chat_config *config)
+{
+	memset(config, 0, sizeof *config);
+	config->port = CHAT_DEFAULT_PORT;
+	config->max_clients = CHAT_DEFAULT_MAX_CLIENTS;
+	config->idle_timeout = CHAT_DEFAULT_IDLE_TIMEOUT;
+	config->max_message = CHAT_DEFAULT_MAX_MESSAGE;
+	config->rate = CHAT_DEFAULT_RATE;
+	config->log_level = LOG_LEVEL_INFO;
+}
+
+/* The long name of option VALUE, for messages. */
+static const char *option_name(int value)
+{
+	for (const struct option *o = long_options; o->name != NULL; o++)
+		if (o->val == value)
+			return o->name;
+	return "?";
+}
+
+enum config_result chat_config_parse(struct chat_config *config, int argc, char **argv,
+				     char *error, size_t size)
+{
+	unsigned long number;
+
+	optind = 0; /* glibc: start afresh */
+	opterr = 0;
+	for (int value; (value = getopt_long(argc, argv, ":b:p:qvh", long_options, NULL)) != -1;) {
+		switch (value) {
+		case 'b':
+			if (addr_host_kind(optarg) == HOST_INVALID) {
+				snprintf(error, size, "--bind '%s': not an IP address or host name",
+					 optarg);
+				return CONFIG_ERROR;
+			}
+			config->bind = optarg;
+			break;
+		case 'p':
+			if (options_number(option_name(value), optarg, 0, 65535, &number, error, size) != 0)
+				return CONFIG_ERROR;
+			config->port = (uint16_t)number;
+			break;
+		case OPTION_MAX_CLIENTS:
+			if (options_number(option_name(value), optarg, 1, CHAT_MAX_CLIENTS_LIMIT,
+					   &config->max_clients, error, size) != 0)
+				return CONFIG_ERROR;
+			break;
+		case OPTION_IDLE_TIMEOUT:
+			if (options_number(option_name(value), optarg, 1, 86400, &config->idle_timeout,
+					   error, size) != 0)
+				return CONFIG_ERROR;
+			break;
+		case OPTION_MAX_MESSAGE:
+			if (options_number(option_name(value), optarg, 1, CHAT_MAX_MESSAGE_LIMIT,
+					   &config->max_message, error, size) != 0)
+				return CONFIG_ERROR;
+			break;
+		case OPTION_RATE:
+			if (options_number(option_name(value), optarg, 0, 1000000, &config->rate, error,
+					   size) != 0)
+				return CONFIG_ERROR;
+			break;
+		case OPTION_OPEN:
+			config->open = true;
+			break;
+		case 'q':
+			config->log_level = LOG_LEVEL_NOTICE;
+			break;
+		case 'v':
+			config->log_level = LOG_LEVEL_DEBUG;
+			break;
+		case 'h':
+			return CONFIG_HELP;
+		default:
+			options_problem(value, argv, long_options, error, size);
+			return CONFIG_ERROR;
+		}
+	}
+	if (optind < argc) {
+		snprintf(error, size, "'%s': unexpected argument", argv[optind]);
+		return CONFIG_ERROR;
+	}
+	return CONFIG_OK;
+}

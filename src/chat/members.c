@@ -1,0 +1,78 @@
+/*
+ * members: the member list. See members.h.
+ */
+#include "members.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int members_init(struct members *members, size_t capacity)
+{
+	members->list = calloc(capacity, sizeof *members->list);
+	members->count = 0;
+	members->capacity = capacity;
+	if (members->list == NULL && capacity > 0)
+		return -1;
+	return 0;
+}
+
+void members_destroy(struct members *members)
+{
+	free(members->list);
+	memset(members, 0, sizeof *members);
+}
+
+bool members_full(const struct members *members)
+{
+	return members->count >= members->capacity;
+}
+
+struct member *members_find(struct members *members, const struct address *address)
+{
+	for (size_t i = 0; i < members->count; i++)
+		if (addr_equal(&members->list[i].address, address))
+			return &members->list[i];
+	return NULL;
+}
+
+struct member *members_find_name(struct members *members, const char *name, size_t length)
+{
+	for (size_t i = 0; i < members->count; i++) {
+		const char *own = members->list[i].name;
+		if (strlen(own) == length && memcmp(own, name, length) == 0)
+			return &members->list[i];
+	}
+	return NULL;
+}
+
+struct member *members_add(struct members *members, const struct address *address,
+			   size_t socket, struct timespec now)
+{
+	if (members_full(members))
+		return NULL;
+	struct member *member = &members->list[members->count++];
+	memset(member, 0, sizeof *member);
+	member->address = *address;
+	member->socket = socket;
+	member->last_heard = now;
+	return member;
+}
+
+void members_remove(struct members *members, struct member *member)
+{
+	struct member *last = &members->list[members->count - 1];
+	if (member != last)
+		*member = *last;
+	members->count--;
+}
+
+const char *member_label(const struct member *member, char *buf, size_t size)
+{
+	if (member->name[0] != '\0')
+		snprintf(buf, size, "%s", member->name);
+	else
+		addr_format(&member->address, buf, size);
+	return buf;
+}

@@ -1,0 +1,57 @@
+/*
+ * members: the chat server's member list. Members are kept densely in an
+ * array sized at start (--max-clients); a member's address is its identity,
+ * compared by family, address and port (addr_equal), never by memcmp of whole
+ * sockaddr structures, whose padding is not part of the address.
+ *
+ * Pointers to members stay valid until the next members_add or
+ * members_remove (removal moves the last member into the freed place).
+ */
+#ifndef FORKNET_CHAT_MEMBERS_H
+#define FORKNET_CHAT_MEMBERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "../lib/addr.h"
+#include "protocol.h"
+#include "rate.h"
+
+struct member {
+	struct address address;
+	size_t socket;                  /* the server socket it talks through */
+	char name[CHAT_NAME_MAX + 1];   /* "" until it takes one with /nick */
+	struct timespec last_heard;     /* for --idle-timeout */
+	struct timespec last_warned;    /* the last "too fast" notice, at most one a second */
+	bool warned;                    /* last_warned is set */
+	struct rate_bucket rate;
+};
+
+struct members {
+	struct member *list; /* list[0..count) */
+	size_t count;
+	size_t capacity;
+};
+
+/* Sizes the list for CAPACITY members. Returns 0 or -1 with errno set. */
+int members_init(struct members *members, size_t capacity);
+void members_destroy(struct members *members);
+
+bool members_full(const struct members *members);
+
+struct member *members_find(struct members *members, const struct address *address);
+
+/* The member called NAME (LENGTH bytes), or NULL. */
+struct member *members_find_name(struct members *members, const char *name, size_t length);
+
+/* Adds ADDRESS (talking through SOCKET) at NOW; NULL when full. */
+struct member *members_add(struct members *members, const struct address *address,
+			   size_t socket, struct timespec now);
+
+void members_remove(struct members *members, struct member *member);
+
+/* How the member is shown: its name, or else its address. Returns BUF. */
+const char *member_label(const struct member *member, char *buf, size_t size);
+
+#endif
