@@ -21,11 +21,12 @@ static bool equals(const char *text, size_t length, const char *word)
 
 void chat_parse(const char *data, size_t length, struct chat_request *request)
 {
-	/* One line end at the very end belongs to the transport, not to the message. */
-	if (length > 0 && data[length - 1] == '\n')
+	/* One line end ("\n" or "\r\n") at the very end belongs to the transport, not to the message. */
+	if (length > 0 && data[length - 1] == '\n') {
 		length--;
-	if (length > 0 && data[length - 1] == '\r')
-		length--;
+		if (length > 0 && data[length - 1] == '\r')
+			length--;
+	}
 
 	*request = (struct chat_request){.kind = CHAT_MESSAGE, .argument = data, .length = length};
 	if (length == 0) {
