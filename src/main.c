@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{"echo-server", echo_server_main, "TCP echo server, a child process per connection"},
 	{"echo-client", echo_client_main, "echo client with input and output in two processes"},
 	{"chat-server", chat_server_main, "UDP chat server that relays each message to the others"},
+	{"chat", chat_client_main, "chat client: typing and receiving in two processes"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

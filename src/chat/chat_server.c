@@ -205,7 +205,7 @@ static struct member *join(struct chat_server *cs, size_t socket, const struct a
 				     sizeof welcome);
 	send_one(cs, socket, address, welcome, length);
 	announce(cs, member, "* %s joined\n", label);
-	log_info("join %s (%zu member%s)", label, cs->members.count, plural(cs->members.count));
+	log_info("%s joined; %zu member%s", label, cs->members.count, plural(cs->members.count));
 	return member;
 }
 
@@ -218,7 +218,7 @@ static void leave(struct chat_server *cs, struct member *member, const char *wha
 	describe(member, who, sizeof who);
 	members_remove(&cs->members, member); /* MEMBER now holds another member, or nothing */
 	announce(cs, NULL, "* %s %s\n", label, what);
-	log_info("%s %s (%zu member%s)", what, who, cs->members.count, plural(cs->members.count));
+	log_info("%s %s; %zu member%s", who, what, cs->members.count, plural(cs->members.count));
 }
 
 /* /nick: takes NAME if free. */
@@ -241,7 +241,7 @@ static void rename_member(struct chat_server *cs, struct member *member, const c
 	member->name[length] = '\0';
 	reply(cs, member->socket, &member->address, "* you are now %s\n", member->name);
 	announce(cs, member, "* %s is now %s\n", old, member->name);
-	log_info("nick %s is now %s", old, member->name);
+	log_info("%s is now %s", old, member->name);
 }
 
 /* /who: the member list, to the asker only, in one datagram. */
