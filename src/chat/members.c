@@ -39,6 +39,8 @@ struct member *members_find(struct members *members, const struct address *addre
 
 struct member *members_find_name(struct members *members, const char *name, size_t length)
 {
+	if (length == 0)
+		return NULL; /* members without a name are not called "" */
 	for (size_t i = 0; i < members->count; i++) {
 		const char *own = members->list[i].name;
 		if (strlen(own) == length && memcmp(own, name, length) == 0)
