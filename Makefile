@@ -5,6 +5,7 @@
 #   make test                 install the test framework if missing, build, run every test
 #   make test SANITIZE=1      the same tests, built with ASan and UBSan (in build-san/)
 #   make fuzz                 run each fuzz target for FUZZ_SECONDS (default 60), with clang
+#   make bench-chat           the chat relay benchmark against ncat (bench/chat-bench.sh)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make CC=clang BUILD=build-clang   the same build with another compiler
 
@@ -39,7 +40,7 @@ INTEGRATION_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/test
 HARNESS := $(BUILD)/tests/integration/harness.o
 TESTS := $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
-.PHONY: all run test tests fuzz install clean
+.PHONY: all run test tests fuzz bench-chat install clean
 .DELETE_ON_ERROR:
 # Keep the objects of test programs (make would delete them as intermediates).
 .SECONDARY:
@@ -97,6 +98,18 @@ fuzz:
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SOURCES) $(wildcard src/chat/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SOURCES)
+
+# The chat relay benchmark: forknet chat-server against ncat --broker --chat,
+# M = 10 and 100 (bench/chat-bench.sh; results in bench/).
+BENCH_OBJECTS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
+
+bench-chat:
+	@tests/install-deps bench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/chat_bench
+	bench/chat-bench.sh $(BUILD)
+
+$(BUILD)/bench/chat_bench: $(BENCH_OBJECTS)
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ -lm
 
 install: $(BUILD)/forknet
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
