@@ -54,6 +54,10 @@ struct chat_server {
 	struct mmsghdr in[RECEIVE_BATCH];
 	struct iovec in_iov[RECEIVE_BATCH];
 	struct sockaddr_storage in_from[RECEIVE_BATCH];
+	struct {
+		_Alignas(struct cmsghdr) unsigned char bytes[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+							     CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} in_control[RECEIVE_BATCH]; /* each datagram's local address (see struct route) */
 	char *in_buffers; /* RECEIVE_BATCH buffers of in_size bytes */
 	size_t in_size;
 
@@ -81,14 +85,29 @@ static const char *describe(const struct member *member, char *buf, size_t size)
 	return buf;
 }
 
-/* Sends one datagram to ADDRESS through server socket SOCKET. Failures are the peer's: logged. */
-static void send_one(struct chat_server *cs, size_t socket, const struct address *address,
-		     const char *text, size_t length)
+/* The message header for sending a datagram along ROUTE to ADDRESS (IOV: what). */
+static struct msghdr header_for(const struct route *route, const struct address *address,
+				struct iovec *iov)
+{
+	return (struct msghdr){
+		.msg_name = (void *)&address->storage,
+		.msg_namelen = address->length,
+		.msg_iov = iov,
+		.msg_iovlen = 1,
+		.msg_control = route->control_length > 0 ? (void *)route->control.bytes : NULL,
+		.msg_controllen = route->control_length,
+	};
+}
+
+/* Sends one datagram to ADDRESS along ROUTE. Failures are the peer's: logged. */
+static void send_one(struct chat_server *cs, const struct route *route,
+		     const struct address *address, const char *text, size_t length)
 {
 	char where[ADDRESS_TEXT_MAX];
+	struct iovec iov = {.iov_base = (void *)text, .iov_len = length};
+	struct msghdr header = header_for(route, address, &iov);
 
-	while (sendto(cs->listeners.fds[socket], text, length, 0,
-		      (const struct sockaddr *)&address->storage, address->length) < 0) {
+	while (sendmsg(cs->listeners.fds[route->socket], &header, 0) < 0) {
 		if (errno == EINTR)
 			continue;
 		int error = errno;
@@ -97,11 +116,11 @@ static void send_one(struct chat_server *cs, size_t socket, const struct address
 	}
 }
 
-/* Sends a line made from FORMAT to ADDRESS. */
-static void reply(struct chat_server *cs, size_t socket, const struct address *address,
+/* Sends a line made from FORMAT to ADDRESS along ROUTE. */
+static void reply(struct chat_server *cs, const struct route *route, const struct address *address,
 		  const char *format, ...) __attribute__((format(printf, 4, 5)));
 
-static void reply(struct chat_server *cs, size_t socket, const struct address *address,
+static void reply(struct chat_server *cs, const struct route *route, const struct address *address,
 		  const char *format, ...)
 {
 	char line[LINE_MAX_SIZE];
@@ -111,8 +130,8 @@ static void reply(struct chat_server *cs, size_t socket, const struct address *a
 	int length = vsnprintf(line, sizeof line, format, args);
 	va_end(args);
 	if (length > 0)
-		send_one(cs, socket, address, line, (size_t)length < sizeof line ? (size_t)length
-										 : sizeof line - 1);
+		send_one(cs, route, address, line, (size_t)length < sizeof line ? (size_t)length
+										: sizeof line - 1);
 }
 
 /* Sends the COUNT prepared messages of cs->out through SOCKET, skipping any that fail. */
@@ -149,14 +168,9 @@ static void broadcast(struct chat_server *cs, const struct member *except, const
 		unsigned batch = 0;
 		for (size_t i = 0; i < cs->members.count; i++) {
 			struct member *member = &cs->members.list[i];
-			if (member == except || member->socket != socket)
+			if (member == except || member->route.socket != socket)
 				continue;
-			cs->out[batch].msg_hdr = (struct msghdr){
-				.msg_name = &member->address.storage,
-				.msg_namelen = member->address.length,
-				.msg_iov = &cs->out_iov,
-				.msg_iovlen = 1,
-			};
+			cs->out[batch].msg_hdr = header_for(&member->route, &member->address, &cs->out_iov);
 			if (++batch == SEND_BATCH) {
 				send_batch(cs, socket, batch);
 				batch = 0;
@@ -185,15 +199,15 @@ static void announce(struct chat_server *cs, const struct member *except, const 
 }
 
 /* Takes ADDRESS in as a member, welcomes it and tells the others. NULL when full. */
-static struct member *join(struct chat_server *cs, size_t socket, const struct address *address,
-			   struct timespec now)
+static struct member *join(struct chat_server *cs, const struct route *route,
+			   const struct address *address, struct timespec now)
 {
 	char label[ADDRESS_TEXT_MAX], welcome[LINE_MAX_SIZE];
 
-	struct member *member = members_add(&cs->members, address, socket, now);
+	struct member *member = members_add(&cs->members, address, route, now);
 	if (member == NULL) {
 		if (admission_may_reply(&cs->admission, address, now))
-			reply(cs, socket, address, "! server full (%zu member%s)\n", cs->members.count,
+			reply(cs, route, address, "! server full (%zu member%s)\n", cs->members.count,
 			      plural(cs->members.count));
 		log_info("refused %s: server full (%zu member%s)",
 			 addr_format(address, label, sizeof label), cs->members.count,
@@ -203,7 +217,7 @@ static struct member *join(struct chat_server *cs, size_t socket, const struct a
 	member_label(member, label, sizeof label);
 	size_t length = chat_welcome(label, cs->members.count, cs->config->idle_timeout, welcome,
 				     sizeof welcome);
-	send_one(cs, socket, address, welcome, length);
+	send_one(cs, route, address, welcome, length);
 	announce(cs, member, "* %s joined\n", label);
 	log_info("%s joined; %zu member%s", label, cs->members.count, plural(cs->members.count));
 	return member;
@@ -229,17 +243,17 @@ static void rename_member(struct chat_server *cs, struct member *member, const c
 	struct member *holder = members_find_name(&cs->members, name, length);
 
 	if (holder == member) {
-		reply(cs, member->socket, &member->address, "* you are %s\n", member->name);
+		reply(cs, &member->route, &member->address, "* you are %s\n", member->name);
 		return;
 	}
 	if (holder != NULL) {
-		reply(cs, member->socket, &member->address, "! name %.*s is taken\n", (int)length, name);
+		reply(cs, &member->route, &member->address, "! name %.*s is taken\n", (int)length, name);
 		return;
 	}
 	member_label(member, old, sizeof old);
 	memcpy(member->name, name, length);
 	member->name[length] = '\0';
-	reply(cs, member->socket, &member->address, "* you are now %s\n", member->name);
+	reply(cs, &member->route, &member->address, "* you are now %s\n", member->name);
 	announce(cs, member, "* %s is now %s\n", old, member->name);
 	log_info("%s is now %s", old, member->name);
 }
@@ -264,24 +278,25 @@ static void list_members(struct chat_server *cs, const struct member *asker)
 					   label);
 	}
 	text[length++] = '\n';
-	send_one(cs, asker->socket, &asker->address, text, length);
+	send_one(cs, &asker->route, &asker->address, text, length);
 }
 
-/* A datagram from a member. */
-static void from_member(struct chat_server *cs, struct member *member, const char *data,
-			size_t length, bool truncated, struct timespec now)
+/* A datagram from a member, which came along ROUTE. */
+static void from_member(struct chat_server *cs, struct member *member, const struct route *route,
+			const char *data, size_t length, bool truncated, struct timespec now)
 {
 	char who[ADDRESS_TEXT_MAX + CHAT_NAME_MAX + 4], label[ADDRESS_TEXT_MAX];
 	const struct chat_config *config = cs->config;
 	struct chat_request request;
 
 	member->last_heard = now;
+	member->route = *route; /* answer from where it last wrote to */
 	if (config->rate > 0 &&
 	    !rate_allow(&member->rate, (double)config->rate, 2.0 * (double)config->rate, now)) {
 		if (!member->warned || clock_seconds_between(member->last_warned, now) >= 1.0) {
 			member->warned = true;
 			member->last_warned = now;
-			reply(cs, member->socket, &member->address,
+			reply(cs, &member->route, &member->address,
 			      "! too fast: messages over %lu a second are dropped\n", config->rate);
 			log_info("dropping from %s: over %lu messages a second",
 				 describe(member, who, sizeof who), config->rate);
@@ -290,7 +305,7 @@ static void from_member(struct chat_server *cs, struct member *member, const cha
 	}
 	chat_parse(data, length, &request);
 	if (truncated || (request.kind == CHAT_MESSAGE && request.length > config->max_message)) {
-		reply(cs, member->socket, &member->address, "! message too long (limit %lu bytes)\n",
+		reply(cs, &member->route, &member->address, "! message too long (limit %lu bytes)\n",
 		      config->max_message);
 		log_info("refused from %s: message too long (%s%zu bytes)",
 			 describe(member, who, sizeof who), truncated ? "over " : "",
@@ -304,7 +319,7 @@ static void from_member(struct chat_server *cs, struct member *member, const cha
 		size_t out = chat_format_relay(label, request.argument, request.length, cs->relay,
 					       sizeof cs->relay);
 		if (out == 0) {
-			reply(cs, member->socket, &member->address,
+			reply(cs, &member->route, &member->address,
 			      "! message too long once every line is prefixed\n");
 			return;
 		}
@@ -322,33 +337,34 @@ static void from_member(struct chat_server *cs, struct member *member, const cha
 		member_label(member, label, sizeof label);
 		length = chat_welcome(label, cs->members.count, config->idle_timeout, cs->relay,
 				      sizeof cs->relay);
-		send_one(cs, member->socket, &member->address, cs->relay, length);
+		send_one(cs, &member->route, &member->address, cs->relay, length);
 		return;
 	case CHAT_NICK:
 		rename_member(cs, member, request.argument, request.length);
 		return;
 	case CHAT_BAD_NICK:
-		reply(cs, member->socket, &member->address,
+		reply(cs, &member->route, &member->address,
 		      "! bad name: use 1 to %d letters, digits, '.', '_' or '-'\n", CHAT_NAME_MAX);
 		return;
 	case CHAT_WHO:
 		list_members(cs, member);
 		return;
 	case CHAT_QUIT:
-		reply(cs, member->socket, &member->address, "* bye\n");
+		reply(cs, &member->route, &member->address, "* bye\n");
 		leave(cs, member, "left");
 		return;
 	case CHAT_UNKNOWN:
-		reply(cs, member->socket, &member->address,
+		reply(cs, &member->route, &member->address,
 		      "! unknown command %.*s (try /nick NAME, /who, /quit)\n",
 		      request.length > 32 ? 32 : (int)request.length, request.argument);
 		return;
 	}
 }
 
-/* A datagram from an address that is not a member. */
-static void from_stranger(struct chat_server *cs, size_t socket, const struct address *address,
-			  const char *data, size_t length, bool truncated, struct timespec now)
+/* A datagram from an address that is not a member, which came along ROUTE. */
+static void from_stranger(struct chat_server *cs, const struct route *route,
+			  const struct address *address, const char *data, size_t length,
+			  bool truncated, struct timespec now)
 {
 	char where[ADDRESS_TEXT_MAX];
 	struct chat_request request;
@@ -356,14 +372,14 @@ static void from_stranger(struct chat_server *cs, size_t socket, const struct ad
 	chat_parse(data, length, &request);
 	if (cs->config->open) {
 		/* The course's behaviour: any datagram joins, and a message in it is relayed. */
-		struct member *member = join(cs, socket, address, now);
+		struct member *member = join(cs, route, address, now);
 		if (member != NULL && request.kind != CHAT_JOIN)
-			from_member(cs, member, data, length, truncated, now);
+			from_member(cs, member, route, data, length, truncated, now);
 		return;
 	}
 	if (request.kind == CHAT_JOIN &&
 	    admission_check(&cs->admission, address, now, request.argument, request.length)) {
-		join(cs, socket, address, now);
+		join(cs, route, address, now);
 		return;
 	}
 	addr_format(address, where, sizeof where);
@@ -374,8 +390,43 @@ static void from_stranger(struct chat_server *cs, size_t socket, const struct ad
 	char token[CHAT_TOKEN_LENGTH + 1], challenge[64];
 	admission_token(&cs->admission, address, now, token);
 	size_t challenge_length = chat_challenge(token, challenge, sizeof challenge);
-	send_one(cs, socket, address, challenge, challenge_length);
+	send_one(cs, route, address, challenge, challenge_length);
 	log_debug("challenge to %s%s", where, request.kind == CHAT_JOIN ? " (wrong token)" : "");
+}
+
+/*
+ * The way back to the sender of the datagram HEADER describes, received on
+ * SOCKET: the local address it was sent to, as a control message to send
+ * with (see struct route). Sockets bound to one address give none.
+ */
+static void route_of(struct route *route, size_t socket, struct msghdr *header)
+{
+	struct msghdr out = {.msg_control = route->control.bytes,
+			     .msg_controllen = sizeof route->control.bytes};
+	struct cmsghdr *answer = CMSG_FIRSTHDR(&out);
+
+	route->socket = socket;
+	route->control_length = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(header); c != NULL; c = CMSG_NXTHDR(header, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo received, source = {0};
+			memcpy(&received, CMSG_DATA(c), sizeof received);
+			source.ipi_spec_dst = received.ipi_spec_dst; /* our address it came to */
+			*answer = (struct cmsghdr){.cmsg_level = IPPROTO_IP, .cmsg_type = IP_PKTINFO,
+						   .cmsg_len = CMSG_LEN(sizeof source)};
+			memcpy(CMSG_DATA(answer), &source, sizeof source);
+			route->control_length = CMSG_SPACE(sizeof source);
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			/* Also for IPv4 on a dual-stack socket: the address comes v4-mapped. */
+			struct in6_pktinfo received, source = {0};
+			memcpy(&received, CMSG_DATA(c), sizeof received);
+			source.ipi6_addr = received.ipi6_addr;
+			*answer = (struct cmsghdr){.cmsg_level = IPPROTO_IPV6, .cmsg_type = IPV6_PKTINFO,
+						   .cmsg_len = CMSG_LEN(sizeof source)};
+			memcpy(CMSG_DATA(answer), &source, sizeof source);
+			route->control_length = CMSG_SPACE(sizeof source);
+		}
+	}
 }
 
 /* Reads what SOCKET has, in batches. */
@@ -392,6 +443,8 @@ static void receive(struct chat_server *cs, size_t socket)
 				.msg_namelen = sizeof cs->in_from[i],
 				.msg_iov = &cs->in_iov[i],
 				.msg_iovlen = 1,
+				.msg_control = cs->in_control[i].bytes,
+				.msg_controllen = sizeof cs->in_control[i].bytes,
 			};
 		}
 		int count = recvmmsg(cs->listeners.fds[socket], cs->in, RECEIVE_BATCH, MSG_DONTWAIT,
@@ -408,7 +461,9 @@ static void receive(struct chat_server *cs, size_t socket)
 		}
 		struct timespec now = clock_now();
 		for (int i = 0; i < count; i++) {
-			const struct msghdr *header = &cs->in[i].msg_hdr;
+			struct msghdr *header = &cs->in[i].msg_hdr;
+			struct route route;
+			route_of(&route, socket, header);
 			struct address from = {.length = header->msg_namelen};
 			memcpy(&from.storage, &cs->in_from[i], sizeof from.storage);
 			/* MSG_TRUNC in msg_flags: the datagram was longer than the buffer. */
@@ -417,9 +472,9 @@ static void receive(struct chat_server *cs, size_t socket)
 			size_t length = cs->in[i].msg_len < cs->in_size ? cs->in[i].msg_len : cs->in_size;
 			struct member *member = members_find(&cs->members, &from);
 			if (member != NULL)
-				from_member(cs, member, data, length, truncated, now);
+				from_member(cs, member, &route, data, length, truncated, now);
 			else
-				from_stranger(cs, socket, &from, data, length, truncated, now);
+				from_stranger(cs, &route, &from, data, length, truncated, now);
 		}
 		if (count < RECEIVE_BATCH)
 			return;
@@ -441,7 +496,7 @@ static int expire(struct chat_server *cs)
 			i++;
 			continue;
 		}
-		reply(cs, member->socket, &member->address,
+		reply(cs, &member->route, &member->address,
 		      "! idle for %lu s: you are no longer a member\n", cs->config->idle_timeout);
 		leave(cs, member, "timed out"); /* moves the last member to place I: look again */
 	}
@@ -497,6 +552,21 @@ static void usage(FILE *out)
 		chat_config_options_help);
 }
 
+/*
+ * On a socket bound to the wildcard address, asks for each datagram's local
+ * address, to answer from it (see struct route). Returns 0 or -1.
+ */
+static int want_local_addresses(int fd, const struct address *bound)
+{
+	int one = 1;
+
+	if (!addr_is_any(bound))
+		return 0;
+	if (addr_family(bound) == AF_INET6)
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+	return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+}
+
 /* Opens and prepares everything; returns 0 or an exit status (reported). */
 static int start(struct chat_server *cs, const struct chat_config *config)
 {
@@ -533,6 +603,10 @@ static int start(struct chat_server *cs, const struct chat_config *config)
 		 */
 		if (io_set_nonblocking(cs->listeners.fds[i], 0) != 0) {
 			cli_error("fcntl: %s", strerror(errno));
+			return EX_OSERR;
+		}
+		if (want_local_addresses(cs->listeners.fds[i], &cs->listeners.addresses[i]) != 0) {
+			cli_error("setsockopt PKTINFO: %s", strerror(errno));
 			return EX_OSERR;
 		}
 		log_notice("listening on %s (chat, at most %lu members%s)",

@@ -50,14 +50,14 @@ struct member *members_find_name(struct members *members, const char *name, size
 }
 
 struct member *members_add(struct members *members, const struct address *address,
-			   size_t socket, struct timespec now)
+			   const struct route *route, struct timespec now)
 {
 	if (members_full(members))
 		return NULL;
 	struct member *member = &members->list[members->count++];
 	memset(member, 0, sizeof *member);
 	member->address = *address;
-	member->socket = socket;
+	member->route = *route;
 	member->last_heard = now;
 	return member;
 }

@@ -14,13 +14,31 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "../lib/addr.h"
 #include "protocol.h"
 #include "rate.h"
 
+/*
+ * How to answer a peer: through which server socket, and from which local
+ * address, as an IP_PKTINFO or IPV6_PKTINFO control message. A server bound
+ * to the wildcard address must answer from the address the peer wrote to:
+ * routing might pick another, and a peer with a connected socket (the forknet
+ * client does that) drops what comes from an address it did not write to.
+ */
+struct route {
+	size_t socket;
+	size_t control_length; /* 0: the socket has one address; the kernel picks it */
+	struct {
+		_Alignas(struct cmsghdr) unsigned char bytes[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} control;
+};
+
 struct member {
 	struct address address;
-	size_t socket;                  /* the server socket it talks through */
+	struct route route;             /* how to answer it, as of its last datagram */
 	char name[CHAT_NAME_MAX + 1];   /* "" until it takes one with /nick */
 	struct timespec last_heard;     /* for --idle-timeout */
 	struct timespec last_warned;    /* the last "too fast" notice, at most one a second */
@@ -45,9 +63,9 @@ struct member *members_find(struct members *members, const struct address *addre
 /* The member called NAME (LENGTH bytes), or NULL. */
 struct member *members_find_name(struct members *members, const char *name, size_t length);
 
-/* Adds ADDRESS (talking through SOCKET) at NOW; NULL when full. */
+/* Adds ADDRESS (answered by ROUTE) at NOW; NULL when full. */
 struct member *members_add(struct members *members, const struct address *address,
-			   size_t socket, struct timespec now);
+			   const struct route *route, struct timespec now);
 
 void members_remove(struct members *members, struct member *member);
 

@@ -202,6 +202,16 @@ int addr_family(const struct address *address)
 	return address->storage.ss_family;
 }
 
+bool addr_is_any(const struct address *address)
+{
+	if (address->storage.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&address->storage)->sin_addr.s_addr ==
+		       htonl(INADDR_ANY);
+	if (address->storage.ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&address->storage)->sin6_addr);
+	return false;
+}
+
 uint16_t addr_port(const struct address *address)
 {
 	if (address->storage.ss_family == AF_INET6)

@@ -56,6 +56,9 @@ int addr_resolve(const char *host, uint16_t port, int socktype, bool passive,
 void addr_any(int family, uint16_t port, struct address *out);
 
 int addr_family(const struct address *address);
+
+/* True for the wildcard address (0.0.0.0 or ::) of either family. */
+bool addr_is_any(const struct address *address);
 uint16_t addr_port(const struct address *address);
 void addr_set_port(struct address *address, uint16_t port);
 

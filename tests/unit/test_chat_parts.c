@@ -149,12 +149,13 @@ static void test_members(void **state)
 	assert_int_equal(members_init(&members, 3), 0);
 	struct address a = ipv4("127.0.0.1", 1), b = ipv4("127.0.0.1", 2), c = ipv4("::1", 1),
 		       d = ipv4("127.0.0.1", 4);
+	struct route first = {.socket = 0}, second = {.socket = 1};
 
-	assert_non_null(members_add(&members, &a, 0, at(1, 0)));
-	assert_non_null(members_add(&members, &b, 0, at(1, 0)));
-	assert_non_null(members_add(&members, &c, 1, at(1, 0)));
+	assert_non_null(members_add(&members, &a, &first, at(1, 0)));
+	assert_non_null(members_add(&members, &b, &first, at(1, 0)));
+	assert_non_null(members_add(&members, &c, &second, at(1, 0)));
 	assert_true(members_full(&members));
-	assert_null(members_add(&members, &d, 0, at(1, 0)));
+	assert_null(members_add(&members, &d, &first, at(1, 0)));
 
 	/* Found by family, address and port; bytes outside the address do not matter. */
 	struct address probe = b;
@@ -178,8 +179,8 @@ static void test_members(void **state)
 	assert_int_equal(members.count, 2);
 	assert_null(members_find(&members, &a));
 	assert_non_null(members_find(&members, &b));
-	assert_int_equal(members_find(&members, &c)->socket, 1);
-	assert_non_null(members_add(&members, &d, 0, at(2, 0)));
+	assert_int_equal(members_find(&members, &c)->route.socket, 1);
+	assert_non_null(members_add(&members, &d, &first, at(2, 0)));
 	members_destroy(&members);
 }
 
