@@ -324,9 +324,11 @@ static void from_member(struct chat_server *cs, struct member *member, const str
 			return;
 		}
 		broadcast(cs, member, cs->relay, out);
-		log_debug("relayed %zu bytes from %s to %zu member%s", request.length,
-			  describe(member, who, sizeof who), cs->members.count - 1,
-			  plural(cs->members.count - 1));
+		/* The hot path: do not even format the arguments unless they will be logged. */
+		if (log_enabled(LOG_LEVEL_DEBUG))
+			log_debug("relayed %zu bytes from %s to %zu member%s", request.length,
+				  describe(member, who, sizeof who), cs->members.count - 1,
+				  plural(cs->members.count - 1));
 		return;
 	}
 	case CHAT_EMPTY:
@@ -484,13 +486,15 @@ static void receive(struct chat_server *cs, size_t socket)
 /* Removes the members silent for --idle-timeout; returns ms until the next may expire (-1: none). */
 static int expire(struct chat_server *cs)
 {
-	long timeout_ms = (long)cs->config->idle_timeout * 1000;
+	double timeout = (double)cs->config->idle_timeout;
+	struct timespec now = clock_now(); /* once: this runs at every wake-up, for every member */
 	int next = -1;
 
 	for (size_t i = 0; i < cs->members.count;) {
 		struct member *member = &cs->members.list[i];
-		int left = clock_ms_until(clock_after(member->last_heard, timeout_ms));
-		if (left > 0) {
+		double silent = clock_seconds_between(member->last_heard, now);
+		if (silent < timeout) {
+			int left = (int)((timeout - silent) * 1000.0) + 1; /* rounded up */
 			if (next < 0 || left < next)
 				next = left;
 			i++;
