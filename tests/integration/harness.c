@@ -245,7 +245,12 @@ struct process *harness_spawn(const char *const *args, const struct spawn_option
 
 struct process *harness_start_server(const char *const *args)
 {
-	const char *argv[32] = {"echo-server"};
+	return harness_start_command("echo-server", args);
+}
+
+struct process *harness_start_command(const char *command, const char *const *args)
+{
+	const char *argv[32] = {command};
 	int argc = 1;
 	for (int i = 0; args[i] != NULL && argc < 31; i++)
 		argv[argc++] = args[i];
@@ -253,7 +258,7 @@ struct process *harness_start_server(const char *const *args)
 	struct process *server = harness_spawn(argv, NULL);
 	if (!harness_wait_log(server, "listening on ", 1, HARNESS_TIMEOUT_MS)) {
 		harness_dump_log(server, "server that never got ready");
-		fail_msg("no 'listening on' line from the server");
+		fail_msg("no 'listening on' line from the server (forknet %s)", command);
 	}
 	char *log = harness_log(server);
 	const char *line = strstr(log, "listening on ");
@@ -779,6 +784,109 @@ uint16_t harness_unused_port(void)
 	struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t length = sizeof address;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&address, sizeof address), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&address, &length), 0);
+	close(fd);
+	return ntohs(address.sin_port);
+}
+
+/* Fills STORAGE with numeric HOST (IPv4 or IPv6) and PORT; returns its length. Fails the test on a bad HOST. */
+static socklen_t numeric_address(const char *host, uint16_t port, struct sockaddr_storage *storage)
+{
+	memset(storage, 0, sizeof *storage);
+	if (strchr(host, ':') != NULL) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)storage;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		assert_int_equal(inet_pton(AF_INET6, host, &in6->sin6_addr), 1);
+		return sizeof *in6;
+	}
+	struct sockaddr_in *in4 = (struct sockaddr_in *)storage;
+	in4->sin_family = AF_INET;
+	in4->sin_port = htons(port);
+	assert_int_equal(inet_pton(AF_INET, host, &in4->sin_addr), 1);
+	return sizeof *in4;
+}
+
+int harness_udp_socket(const char *host, uint16_t port)
+{
+	struct sockaddr_storage storage;
+	socklen_t length = numeric_address(host, 0, &storage);
+	int fd = socket(storage.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	track(fd);
+	if (bind(fd, (struct sockaddr *)&storage, length) != 0)
+		fail_msg("bind UDP %s: %s", host, strerror(errno));
+	if (port != 0) {
+		length = numeric_address(host, port, &storage);
+		if (connect(fd, (struct sockaddr *)&storage, length) != 0)
+			fail_msg("connect UDP %s port %u: %s", host, port, strerror(errno));
+	}
+	return fd;
+}
+
+uint16_t harness_local_port(int fd)
+{
+	struct sockaddr_storage storage;
+	socklen_t length = sizeof storage;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&storage, &length), 0);
+	if (storage.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&storage)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&storage)->sin_port);
+}
+
+bool harness_udp_send(int fd, const void *buf, size_t length)
+{
+	ssize_t sent;
+	do
+		sent = send(fd, buf, length, MSG_NOSIGNAL);
+	while (sent < 0 && errno == EINTR);
+	return sent >= 0 && (size_t)sent == length;
+}
+
+long harness_udp_receive(int fd, void *buf, size_t size, int timeout_ms)
+{
+	struct timespec start = now_monotonic();
+	for (;;) {
+		/* Look before waiting, so that a timeout of 0 still takes what is there. */
+		/* MSG_TRUNC: the datagram's real length, so a caller sees one that did not fit. */
+		ssize_t count = recv(fd, buf, size, MSG_DONTWAIT | MSG_TRUNC);
+		if (count >= 0)
+			return (long)count;
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (!wait_for(fd, POLLIN, start, timeout_ms)) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+}
+
+int harness_udp_drain(int fd, int quiet_ms, int timeout_ms)
+{
+	struct timespec start = now_monotonic();
+	char buffer[65536];
+	int count = 0;
+	for (;;) {
+		long left = timeout_ms - elapsed_ms(start);
+		if (left <= 0)
+			return count;
+		long received = harness_udp_receive(fd, buffer, sizeof buffer,
+						    quiet_ms < left ? quiet_ms : (int)left);
+		if (received < 0 && errno == ETIMEDOUT)
+			return count;
+		if (received >= 0)
+			count++;
+		/* Another error (a pending ICMP report) is not a datagram: keep listening. */
+	}
+}
+
+uint16_t harness_unused_udp_port(void)
+{
+	struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t length = sizeof address;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&address, sizeof address), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&address, &length), 0);

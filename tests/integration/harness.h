@@ -56,6 +56,13 @@ struct process *harness_spawn(const char *const *args, const struct spawn_option
  */
 struct process *harness_start_server(const char *const *args);
 
+/*
+ * Starts `forknet COMMAND ARGS...` (a server: echo-server, chat-server; add
+ * "-p", "0" yourself) and waits for its "listening on" line; fails the test if
+ * it does not come. Sets ->port from the first such line.
+ */
+struct process *harness_start_command(const char *command, const char *const *args);
+
 /* Everything the process has logged so far, NUL-terminated; free() it. */
 char *harness_log(const struct process *process);
 
@@ -147,5 +154,39 @@ bool harness_lift_nproc_limit(const struct process *process);
 
 /* A TCP port on 127.0.0.1 with nothing listening (bound, then closed). */
 uint16_t harness_unused_port(void);
+
+/*
+ * UDP. Hosts are numeric ("127.0.0.1", "::1"); sockets are close-on-exec,
+ * blocking, and closed in teardown (or by harness_close).
+ */
+
+/*
+ * A UDP socket bound to a free port on HOST; if PORT is not 0, connected to
+ * HOST:PORT, so that it hears only from there and an ICMP "port unreachable"
+ * shows as ECONNREFUSED. Fails the test on error.
+ */
+int harness_udp_socket(const char *host, uint16_t port);
+
+/* The local port of socket FD. */
+uint16_t harness_local_port(int fd);
+
+/* Sends BUF as one datagram on the connected socket FD; true if all of it went. */
+bool harness_udp_send(int fd, const void *buf, size_t length);
+
+/*
+ * Receives one datagram on FD into BUF (SIZE bytes) within the timeout.
+ * Returns its full length (more than SIZE if it was cut), or -1 on timeout or
+ * error (errno set; ETIMEDOUT for the timeout).
+ */
+long harness_udp_receive(int fd, void *buf, size_t size, int timeout_ms);
+
+/*
+ * Receives and throws away every datagram that arrives on FD until none has
+ * come for QUIET_MS (or TIMEOUT_MS have passed); returns how many there were.
+ */
+int harness_udp_drain(int fd, int quiet_ms, int timeout_ms);
+
+/* A UDP port on 127.0.0.1 with nothing bound to it (bound, then closed). */
+uint16_t harness_unused_udp_port(void);
 
 #endif

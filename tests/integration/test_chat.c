@@ -1,0 +1,1237 @@
+/*
+ * Integration tests of `forknet chat-server` and `forknet chat`: the real
+ * binary on loopback with port 0. Members are either UDP sockets of the test,
+ * which answer the server's challenge themselves, or real `forknet chat`
+ * clients; they are checked by every datagram they receive, by the client's
+ * standard output, exit status and error lines, and by the processes left
+ * behind (none).
+ *
+ * "Nothing else arrived" is shown with a fence rather than a long wait: each
+ * member sends /who, and the server, which handles datagrams in the order
+ * they come and sends to one address in order, must answer with the member
+ * list as the very next datagram. A short quiet window is kept on top, for
+ * anything the kernel might deliver out of that order.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define T HARNESS_TIMEOUT_MS
+/* How long "nothing else arrives" is watched after a fence. */
+#define QUIET_MS 100
+/* Room for any datagram, with one byte to spare to see one that is too long. */
+#define DATAGRAM_ROOM 65537
+#define MEMBERS_MAX 8
+#define STORM_SOCKETS 200
+/* The server's own bound on replies to addresses that are not members (admission.h). */
+#define STRANGER_REPLIES_PER_SECOND 100
+#define BAD_NAME "! bad name: use 1 to 24 letters, digits, '.', '_' or '-'\n"
+
+/* One member played by the test: a UDP socket connected to the server. */
+struct member {
+	int fd;
+	char address[64]; /* how the server shows it: "127.0.0.1:PORT" or "[::1]:PORT" */
+	char label[64];   /* how the server shows it now: its name once it has one, else its address */
+};
+
+/* What a `forknet chat` client has written to its standard output so far. */
+struct output {
+	char text[65536];
+	size_t length;
+};
+
+static const struct spawn_options piped = {.stdin_pipe = true, .stdout_pipe = true, .nproc_limit = -1};
+
+/* The --idle-timeout of the server last started, as its welcome lines show it. */
+static unsigned long idle_timeout = 300;
+
+static char datagram[DATAGRAM_ROOM];
+
+static long ms_since(struct timespec start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+}
+
+static struct timespec now_monotonic(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now;
+}
+
+/* Starts `forknet chat-server -b HOST -p 0 EXTRA...` and waits until it listens. */
+static struct process *start_chat_server(const char *host, const char *const *extra)
+{
+	const char *args[24] = {"-b", host, "-p", "0"};
+	int count = 4;
+	idle_timeout = 300;
+	for (int i = 0; extra != NULL && extra[i] != NULL && count < 23; i++) {
+		args[count++] = extra[i];
+		if (strcmp(extra[i], "--idle-timeout") == 0 && extra[i + 1] != NULL)
+			idle_timeout = strtoul(extra[i + 1], NULL, 10);
+	}
+	args[count] = NULL;
+	return harness_start_command("chat-server", args);
+}
+
+/* Starts `forknet chat [-n NAME] [EXTRA] 127.0.0.1 PORT` with its input and output piped. */
+static struct process *start_client(uint16_t port, const char *name, const char *extra)
+{
+	char text[16];
+	const char *args[8] = {"chat"};
+	int count = 1;
+	snprintf(text, sizeof text, "%u", port);
+	if (name != NULL) {
+		args[count++] = "-n";
+		args[count++] = name;
+	}
+	if (extra != NULL)
+		args[count++] = extra;
+	args[count++] = "127.0.0.1";
+	args[count++] = text;
+	args[count] = NULL;
+	return harness_spawn(args, &piped);
+}
+
+/* A new member socket on HOST for SERVER (not joined yet). */
+static struct member member_open(const char *host, const struct process *server)
+{
+	struct member member;
+	member.fd = harness_udp_socket(host, server->port);
+	uint16_t port = harness_local_port(member.fd);
+	if (strchr(host, ':') != NULL)
+		snprintf(member.address, sizeof member.address, "[%s]:%u", host, port);
+	else
+		snprintf(member.address, sizeof member.address, "%s:%u", host, port);
+	snprintf(member.label, sizeof member.label, "%s", member.address);
+	return member;
+}
+
+static void send_bytes(const struct member *member, const void *data, size_t length)
+{
+	if (!harness_udp_send(member->fd, data, length))
+		fail_msg("%s: send %zu bytes: %s", member->address, length, strerror(errno));
+}
+
+static void send_text(const struct member *member, const char *text)
+{
+	send_bytes(member, text, strlen(text));
+}
+
+/* The next datagram for MEMBER (into `datagram`); fails the test if none comes in time. */
+static size_t receive(const struct member *member)
+{
+	long length = harness_udp_receive(member->fd, datagram, sizeof datagram - 1, T);
+	if (length < 0)
+		fail_msg("%s: no datagram within %d ms (%s)", member->label, T, strerror(errno));
+	assert_true((size_t)length < sizeof datagram);
+	datagram[length] = '\0';
+	return (size_t)length;
+}
+
+/* The next datagram for MEMBER must be exactly EXPECTED (LENGTH bytes). */
+static void expect_bytes(const struct member *member, const char *expected, size_t length)
+{
+	size_t got = receive(member);
+	if (got != length || memcmp(datagram, expected, length) != 0)
+		fail_msg("%s: expected %zu bytes \"%.*s\", got %zu bytes \"%.*s\"", member->label, length,
+			 (int)(length > 200 ? 200 : length), expected, got, (int)(got > 200 ? 200 : got),
+			 datagram);
+}
+
+static void expect_text(const struct member *member, const char *expected)
+{
+	expect_bytes(member, expected, strlen(expected));
+}
+
+/* The next datagram for MEMBER must be FROM's message TEXT (one line), as relayed. */
+static void expect_relay(const struct member *member, const struct member *from, const char *text)
+{
+	char line[512];
+	snprintf(line, sizeof line, "%s>> %s\n", from->label, text);
+	expect_text(member, line);
+}
+
+/* The welcome MEMBER gets as the COUNT-th member. */
+static void expect_welcome(const struct member *member, size_t count)
+{
+	char line[256];
+	snprintf(line, sizeof line, "* welcome, you are %s (%zu member%s; idle timeout %lu s)\n",
+		 member->address, count, count == 1 ? "" : "s", idle_timeout);
+	expect_text(member, line);
+}
+
+/*
+ * True if DATA (LENGTH bytes) is a challenge, `send "/join TOKEN" to join`
+ * with TOKEN 8 lowercase hex digits; then TOKEN is copied out.
+ */
+static bool is_challenge(const char *data, size_t length, char token[9])
+{
+	static const char before[] = "send \"/join ", after[] = "\" to join\n";
+	if (length != sizeof before - 1 + 8 + sizeof after - 1 ||
+	    memcmp(data, before, sizeof before - 1) != 0 ||
+	    memcmp(data + sizeof before - 1 + 8, after, sizeof after - 1) != 0)
+		return false;
+	for (size_t i = 0; i < 8; i++) {
+		char c = data[sizeof before - 1 + i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+		token[i] = c;
+	}
+	token[8] = '\0';
+	return true;
+}
+
+/* The next datagram for MEMBER must be a challenge. Returns its TOKEN. */
+static void expect_challenge(const struct member *member, char token[9])
+{
+	size_t length = receive(member);
+	if (!is_challenge(datagram, length, token))
+		fail_msg("%s: expected a challenge, got \"%s\"", member->label, datagram);
+}
+
+/*
+ * Reads what arrives for MEMBER until nothing has for QUIET_MS. Each datagram
+ * must be EXPECTED, or a challenge if EXPECTED is NULL. With the EARLIER
+ * replies already read, there may be at most one a second since START, the
+ * limit for an address that is not a member. Returns how many there were.
+ */
+static int expect_limited_replies(const struct member *member, const char *expected,
+				  struct timespec start, int earlier)
+{
+	int count = 0;
+	long length;
+	char token[9];
+	while ((length = harness_udp_receive(member->fd, datagram, sizeof datagram - 1, QUIET_MS)) >= 0) {
+		datagram[length] = '\0';
+		bool right = expected != NULL ? strcmp(datagram, expected) == 0
+					      : is_challenge(datagram, (size_t)length, token);
+		if (!right)
+			fail_msg("%s: expected %s, got \"%s\"", member->label,
+				 expected != NULL ? expected : "a challenge", datagram);
+		count++;
+	}
+	if (earlier + count > 1 + ms_since(start) / 1000)
+		fail_msg("%s: %d replies in %ld ms", member->label, earlier + count, ms_since(start));
+	return count;
+}
+
+/* Sends "/join TOKEN" from MEMBER. */
+static void send_token(const struct member *member, const char *token)
+{
+	char answer[64];
+	snprintf(answer, sizeof answer, "/join %s\n", token);
+	send_text(member, answer);
+}
+
+/* MEMBER joins as the server's COUNT-th member: asks, answers the challenge, is welcomed. */
+static void member_join(const struct member *member, size_t count)
+{
+	char token[9];
+	send_text(member, "/join\n");
+	expect_challenge(member, token);
+	send_token(member, token);
+	expect_welcome(member, count);
+}
+
+/* MEMBERS[0..COUNT) join in order; each earlier one hears of each later one. */
+static void join_all(const struct member *members, size_t count)
+{
+	char notice[128];
+	for (size_t i = 0; i < count; i++) {
+		member_join(&members[i], i + 1);
+		snprintf(notice, sizeof notice, "* %s joined\n", members[i].label);
+		for (size_t j = 0; j < i; j++)
+			expect_text(&members[j], notice);
+	}
+}
+
+/* Opens COUNT members on 127.0.0.1 for SERVER and joins them all. */
+static void open_and_join(struct member *members, size_t count, const struct process *server)
+{
+	for (size_t i = 0; i < count; i++)
+		members[i] = member_open("127.0.0.1", server);
+	join_all(members, count);
+}
+
+/* The /who answer listing MEMBERS[0..COUNT) in that order, into LINE. */
+static void who_line(const struct member *members, size_t count, char *line, size_t size)
+{
+	size_t length = (size_t)snprintf(line, size, "* members (%zu):", count);
+	for (size_t i = 0; i < count && length < size; i++)
+		length += (size_t)snprintf(line + length, size - length, "%s %s", i == 0 ? "" : ",",
+					   members[i].label);
+	if (length < size)
+		snprintf(line + length, size - length, "\n");
+}
+
+/*
+ * The fence for ASKER, one of MEMBERS[0..COUNT) (the whole member list, in
+ * the server's order): it asks /who and must get exactly that list as its
+ * next datagram, so nothing else reached it before.
+ */
+static void expect_fence(const struct member *asker, const struct member *members, size_t count)
+{
+	char line[1024];
+	who_line(members, count, line, sizeof line);
+	send_text(asker, "/who\n");
+	expect_text(asker, line);
+}
+
+/* Nothing arrives for any of MEMBERS[0..COUNT) within QUIET_MS. */
+static void expect_quiet(const struct member *members, size_t count)
+{
+	struct pollfd fds[MEMBERS_MAX];
+	assert_true(count <= MEMBERS_MAX);
+	for (size_t i = 0; i < count; i++)
+		fds[i] = (struct pollfd){.fd = members[i].fd, .events = POLLIN};
+	int ready = poll(fds, count, QUIET_MS);
+	for (size_t i = 0; ready > 0 && i < count; i++)
+		if (fds[i].revents != 0) {
+			size_t length = receive(&members[i]);
+			fail_msg("%s: unexpected %zu bytes \"%s\"", members[i].label, length, datagram);
+		}
+}
+
+/*
+ * Every one of MEMBERS[0..COUNT) (the whole member list, in the server's
+ * order) passes the fence, and then none hears anything for QUIET_MS.
+ */
+static void expect_nothing_more(const struct member *members, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		expect_fence(&members[i], members, count);
+	expect_quiet(members, count);
+}
+
+/* Nothing at all arrives for MEMBER (not a member, so no fence) within QUIET_MS. */
+static void expect_silence(const struct member *member)
+{
+	long length = harness_udp_receive(member->fd, datagram, sizeof datagram - 1, QUIET_MS);
+	if (length >= 0) {
+		datagram[length] = '\0';
+		fail_msg("%s: unexpected %ld bytes \"%s\"", member->label, length, datagram);
+	}
+	assert_int_equal(errno, ETIMEDOUT);
+}
+
+/* Reads CLIENT's standard output into OUT until it holds NEEDLE; fails the test otherwise. */
+static void output_wait(struct process *client, struct output *out, const char *needle)
+{
+	struct timespec start = now_monotonic();
+	for (;;) {
+		out->text[out->length] = '\0';
+		if (strstr(out->text, needle) != NULL)
+			return;
+		long left = T - ms_since(start);
+		struct pollfd pfd = {.fd = client->stdout_fd, .events = POLLIN};
+		if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)) {
+			harness_dump_log(client, "client");
+			fail_msg("client output has no \"%s\"; it is \"%s\"", needle, out->text);
+		}
+		if (pfd.revents == 0)
+			continue;
+		assert_true(out->length < sizeof out->text - 1);
+		ssize_t count = read(client->stdout_fd, out->text + out->length,
+				     sizeof out->text - 1 - out->length);
+		if (count == 0) {
+			harness_dump_log(client, "client");
+			fail_msg("client output ended without \"%s\"; it is \"%s\"", needle, out->text);
+		}
+		if (count > 0)
+			out->length += (size_t)count;
+	}
+}
+
+/*
+ * Waits for CLIENT's welcome on its standard output and returns, into
+ * ADDRESS, the address the server knows it by.
+ */
+static void client_address(struct process *client, struct output *out, char *address, size_t size)
+{
+	static const char welcome[] = "* welcome, you are ";
+	output_wait(client, out, " s)\n");
+	const char *start = strstr(out->text, welcome);
+	assert_non_null(start);
+	start += sizeof welcome - 1;
+	size_t length = strcspn(start, " ");
+	assert_true(length < size);
+	memcpy(address, start, length);
+	address[length] = '\0';
+}
+
+/* Feeds INPUT to CLIENT, closes its input unless KEEP_OPEN, and reads its output to the end into OUT. */
+static void client_finish(struct process *client, struct output *out, const char *input,
+			  bool keep_open)
+{
+	size_t length;
+	char *rest = harness_pipe_through(client, input, strlen(input), keep_open, &length, T);
+	if (rest == NULL) {
+		harness_dump_log(client, "client");
+		fail_msg("client output did not end");
+	}
+	assert_true(out->length + length < sizeof out->text);
+	memcpy(out->text + out->length, rest, length);
+	out->length += length;
+	out->text[out->length] = '\0';
+	free(rest);
+}
+
+/* Waits for CLIENT to exit with STATUS and checks that it left no process behind. */
+static void expect_exit(struct process *client, int status)
+{
+	if (!harness_wait_exit(client, T)) {
+		harness_dump_log(client, "client");
+		fail_msg("the client did not exit");
+	}
+	if (!WIFEXITED(client->status) || WEXITSTATUS(client->status) != status) {
+		harness_dump_log(client, "client");
+		fail_msg("client wait status %#x, expected exit %d", client->status, status);
+	}
+	/* Its receiving process, had it been left, would have been orphaned to us. */
+	assert_int_equal(harness_reap_orphans(), 0);
+}
+
+static void expect_log(const struct process *process, const char *expected)
+{
+	char *log = harness_log(process);
+	assert_string_equal(log, expected);
+	free(log);
+}
+
+/* The server is still running and has logged no error. */
+static void expect_running(struct process *server)
+{
+	assert_false(harness_wait_exit(server, 0));
+	char *log = harness_log(server);
+	if (strstr(log, " error: ") != NULL || strstr(log, " warning: ") != NULL)
+		fail_msg("server log has a problem:\n%s", log);
+	free(log);
+}
+
+/* 1. Each message reaches exactly the other two, with the address prefix, then the name. */
+static void test_three_members_talk(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m[3];
+	open_and_join(m, 3, server);
+
+	for (size_t i = 0; i < 3; i++) {
+		char text[32];
+		snprintf(text, sizeof text, "hello from %zu\n", i);
+		send_text(&m[i], text);
+		text[strlen(text) - 1] = '\0';
+		for (size_t j = 0; j < 3; j++)
+			if (j != i)
+				expect_relay(&m[j], &m[i], text);
+	}
+	/* A datagram without a line end is a message all the same. */
+	send_text(&m[1], "no line end");
+	expect_relay(&m[0], &m[1], "no line end");
+	expect_relay(&m[2], &m[1], "no line end");
+	expect_nothing_more(m, 3);
+
+	send_text(&m[0], "/nick alice\n");
+	expect_text(&m[0], "* you are now alice\n");
+	char notice[128];
+	snprintf(notice, sizeof notice, "* %s is now alice\n", m[0].address);
+	expect_text(&m[1], notice);
+	expect_text(&m[2], notice);
+	snprintf(m[0].label, sizeof m[0].label, "alice");
+	send_text(&m[0], "hi all\n");
+	expect_relay(&m[1], &m[0], "hi all");
+	expect_relay(&m[2], &m[0], "hi all");
+	/* Every line of a message gets the prefix, so none can pass for another member's. */
+	send_text(&m[2], "two\nlines\n");
+	char lines[256];
+	snprintf(lines, sizeof lines, "%s>> two\n%s>> lines\n", m[2].label, m[2].label);
+	expect_text(&m[0], lines);
+	expect_text(&m[1], lines);
+	expect_nothing_more(m, 3);
+	expect_running(server);
+}
+
+/* 2. Renames, taken and bad names, /who to the asker only, unknown commands. */
+static void test_names_and_notices(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m[3];
+	char notice[256];
+	open_and_join(m, 2, server);
+
+	send_text(&m[0], "/nick alice\n");
+	expect_text(&m[0], "* you are now alice\n");
+	snprintf(notice, sizeof notice, "* %s is now alice\n", m[0].address);
+	expect_text(&m[1], notice);
+	snprintf(m[0].label, sizeof m[0].label, "alice");
+
+	send_text(&m[1], "/nick alice\n");
+	expect_text(&m[1], "! name alice is taken\n");
+	send_text(&m[0], "/nick alice\n");
+	expect_text(&m[0], "* you are alice\n");
+
+	static const char *const bad[] = {
+		"/nick\n", "/nick    \n", "/nick aaaaaaaaaaaaaaaaaaaaaaaaa\n" /* 25 */,
+		"/nick a\x1b[2Jb\n", "/nick a\001b\n", "/nick bob smith\n", "/nick bob:1\n",
+		"/nick a>b\n", "/nick caf\xc3\xa9\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		send_text(&m[1], bad[i]);
+		expect_text(&m[1], BAD_NAME);
+	}
+	send_text(&m[1], "/nick bob\n");
+	expect_text(&m[1], "* you are now bob\n");
+	snprintf(notice, sizeof notice, "* %s is now bob\n", m[1].address);
+	expect_text(&m[0], notice);
+	snprintf(m[1].label, sizeof m[1].label, "bob");
+
+	/* /who: to the asker only. */
+	send_text(&m[1], "/who\n");
+	expect_text(&m[1], "* members (2): alice, bob\n");
+
+	m[2] = member_open("127.0.0.1", server);
+	member_join(&m[2], 3);
+	snprintf(notice, sizeof notice, "* %s joined\n", m[2].address);
+	expect_text(&m[0], notice);
+	expect_text(&m[1], notice);
+
+	send_text(&m[2], "/frob x\n");
+	expect_text(&m[2], "! unknown command /frob (try /nick NAME, /who, /quit)\n");
+	/* "//" starts a message that begins with '/'. */
+	send_text(&m[2], "//slash\n");
+	expect_relay(&m[0], &m[2], "/slash");
+	expect_relay(&m[1], &m[2], "/slash");
+	expect_nothing_more(m, 3);
+	assert_true(harness_wait_log(server, " is now alice", 1, T));
+	expect_running(server);
+}
+
+/* 3. END and /quit remove a member: "* bye" to it, "* X left" to the others, and nothing more for it. */
+static void test_end_removes_member(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m[3];
+	char notice[128];
+	open_and_join(m, 3, server);
+
+	send_text(&m[2], "END\n");
+	expect_text(&m[2], "* bye\n");
+	snprintf(notice, sizeof notice, "* %s left\n", m[2].label);
+	expect_text(&m[0], notice);
+	expect_text(&m[1], notice);
+	send_text(&m[0], "after END\n");
+	expect_relay(&m[1], &m[0], "after END");
+	expect_nothing_more(m, 2);
+	expect_silence(&m[2]);
+
+	send_text(&m[1], "/quit\n");
+	expect_text(&m[1], "* bye\n");
+	snprintf(notice, sizeof notice, "* %s left\n", m[1].label);
+	expect_text(&m[0], notice);
+	send_text(&m[0], "alone now\n");
+	expect_nothing_more(m, 1);
+	expect_silence(&m[1]);
+	expect_silence(&m[2]);
+
+	/* A former member is a stranger again: what it sends reaches no one. */
+	send_text(&m[2], "still here?\n");
+	expect_nothing_more(m, 1);
+	assert_true(harness_wait_log(server, " left; 1 member", 1, T));
+	expect_running(server);
+}
+
+/* 4. --idle-timeout 1: a silent member expires; one that pings stays. */
+static void test_idle_member_expires(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", (const char *[]){"--idle-timeout", "1", NULL});
+	struct member m[2]; /* m[0] stays silent, m[1] pings */
+	for (size_t i = 0; i < 2; i++)
+		m[i] = member_open("127.0.0.1", server);
+	struct timespec joined = now_monotonic();
+	join_all(m, 2);
+
+	/* m[1] pings every 200 ms until m[0] hears that it was dropped. */
+	long expired_ms = -1;
+	while (expired_ms < 0 && ms_since(joined) < 5000) {
+		send_text(&m[1], "/ping\n");
+		long length = harness_udp_receive(m[0].fd, datagram, sizeof datagram - 1, 200);
+		if (length >= 0) {
+			datagram[length] = '\0';
+			expired_ms = ms_since(joined);
+			assert_string_equal(datagram, "! idle for 1 s: you are no longer a member\n");
+		}
+	}
+	if (expired_ms < 0)
+		fail_msg("the silent member was not dropped within 5 s");
+	assert_true(expired_ms >= 1000);
+	char notice[128];
+	snprintf(notice, sizeof notice, "* %s timed out\n", m[0].label);
+	expect_text(&m[1], notice);
+
+	/* m[1] keeps pinging for well over the timeout, and stays. */
+	struct timespec since = now_monotonic();
+	while (ms_since(since) < 1500) {
+		send_text(&m[1], "/ping\n");
+		long length = harness_udp_receive(m[1].fd, datagram, sizeof datagram - 1, 200);
+		if (length >= 0) {
+			datagram[length] = '\0';
+			fail_msg("the pinging member got \"%s\"", datagram);
+		}
+	}
+	expect_nothing_more(&m[1], 1);
+	expect_silence(&m[0]);
+	assert_true(harness_wait_log(server, " timed out; 1 member", 1, T));
+	expect_running(server);
+}
+
+/* 5. --max-clients 2: an address that passes the check is told the server is full, and not added. */
+static void test_server_full(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", (const char *[]){"--max-clients", "2", NULL});
+	struct member m[3];
+	open_and_join(m, 2, server);
+	m[2] = member_open("127.0.0.1", server);
+	char token[9];
+	send_text(&m[2], "/join\n");
+	expect_challenge(&m[2], token);
+	send_token(&m[2], token);
+	expect_text(&m[2], "! server full (2 members)\n");
+
+	send_text(&m[0], "only two\n");
+	expect_relay(&m[1], &m[0], "only two");
+	expect_nothing_more(m, 2);
+	expect_silence(&m[2]);
+	assert_true(harness_wait_log(server, "server full (2 members)", 1, T));
+	expect_running(server);
+}
+
+/* 5b. The same with --open: the first datagram of the third address is answered "server full", not relayed. */
+static void test_server_full_open(void **state)
+{
+	(void)state;
+	struct process *server =
+		start_chat_server("127.0.0.1", (const char *[]){"--open", "--max-clients", "2", NULL});
+	struct member m[3];
+	for (size_t i = 0; i < 3; i++)
+		m[i] = member_open("127.0.0.1", server);
+	send_text(&m[0], "/join\n");
+	expect_welcome(&m[0], 1);
+	send_text(&m[1], "/join\n");
+	expect_welcome(&m[1], 2);
+	char notice[128];
+	snprintf(notice, sizeof notice, "* %s joined\n", m[1].label);
+	expect_text(&m[0], notice);
+
+	struct timespec start = now_monotonic();
+	send_text(&m[2], "let me in\n");
+	expect_text(&m[2], "! server full (2 members)\n");
+	send_text(&m[2], "please\n");
+	expect_nothing_more(m, 2);
+	send_text(&m[0], "only two\n");
+	expect_relay(&m[1], &m[0], "only two");
+	expect_nothing_more(m, 2);
+	/* At most one reply a second to an address that is not a member: "please" had none. */
+	expect_limited_replies(&m[2], "! server full (2 members)\n", start, 1);
+	expect_running(server);
+}
+
+/* 5c. A forknet chat client refused as the room is full: the reason, one error line, status 69. */
+static void test_client_told_server_full(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", (const char *[]){"--max-clients", "1", NULL});
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 1);
+	struct process *client = start_client(server->port, NULL, "--join-timeout=3");
+	struct output out = {.length = 0};
+	client_finish(client, &out, "", true);
+	expect_exit(client, 69);
+	if (strcmp(out.text, "! server full (1 member)\n") != 0) {
+		harness_dump_log(client, "client");
+		fail_msg("the client showed \"%s\", not the server's \"! server full (1 member)\"",
+			 out.text);
+	}
+	char expected[128];
+	snprintf(expected, sizeof expected, "forknet: join 127.0.0.1:%u: refused by the server\n",
+		 server->port);
+	expect_log(client, expected);
+	expect_nothing_more(&m, 1);
+}
+
+/* 6. An address that never answers the challenge gets only challenges, at most one a second, and reaches no one. */
+static void test_address_check(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m[3];
+	open_and_join(m, 2, server);
+	struct member stranger = member_open("127.0.0.1", server);
+
+	/* Taken before the server can have answered, so "a second after" is measured from no later. */
+	struct timespec challenged = now_monotonic();
+	for (int i = 0; i < 5; i++)
+		send_text(&stranger, "hello?\n");
+	expect_nothing_more(m, 2);
+	char token[9];
+	expect_challenge(&stranger, token);
+	expect_limited_replies(&stranger, NULL, challenged, 1);
+
+	/* A wrong token is answered with a challenge, not membership. */
+	m[2] = member_open("127.0.0.1", server);
+	struct timespec asked = now_monotonic();
+	send_text(&m[2], "/join 00000000\n");
+	char own[9];
+	expect_challenge(&m[2], own);
+	/* Another address's token is no good either. */
+	send_token(&m[2], token);
+	expect_nothing_more(m, 2);
+	expect_limited_replies(&m[2], NULL, asked, 1);
+	/* Its own token is. */
+	send_token(&m[2], own);
+	expect_welcome(&m[2], 3);
+	char notice[128];
+	snprintf(notice, sizeof notice, "* %s joined\n", m[2].label);
+	expect_text(&m[0], notice);
+	expect_text(&m[1], notice);
+
+	/* The stranger keeps talking: its next challenge comes a second after the first, not before. */
+	long again_ms = -1;
+	int sent = 0;
+	while (again_ms < 0 && ms_since(challenged) < 5000) {
+		send_text(&stranger, "anyone?\n");
+		sent++;
+		long length = harness_udp_receive(stranger.fd, datagram, sizeof datagram - 1, 100);
+		if (length >= 0) {
+			again_ms = ms_since(challenged);
+			if (!is_challenge(datagram, (size_t)length, token))
+				fail_msg("the stranger got \"%.*s\"", (int)length, datagram);
+		}
+	}
+	if (again_ms < 0)
+		fail_msg("no second challenge within 5 s");
+	assert_true(again_ms >= 1000);
+	assert_true(sent >= 2); /* some went unanswered */
+	expect_nothing_more(m, 3);
+	expect_limited_replies(&stranger, NULL, challenged, 2);
+	expect_running(server);
+}
+
+/* 7. --open: the first datagram joins, and the message in it is relayed. */
+static void test_open_joins_on_first_datagram(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", (const char *[]){"--open", NULL});
+	struct member m[2];
+	char line[256];
+	for (size_t i = 0; i < 2; i++)
+		m[i] = member_open("127.0.0.1", server);
+	/* A command in the first datagram is carried out once joined. */
+	send_text(&m[0], "/who\n");
+	expect_welcome(&m[0], 1);
+	who_line(m, 1, line, sizeof line);
+	expect_text(&m[0], line);
+
+	send_text(&m[1], "hello\n");
+	expect_welcome(&m[1], 2);
+	snprintf(line, sizeof line, "* %s joined\n", m[1].label);
+	expect_text(&m[0], line);
+	expect_relay(&m[0], &m[1], "hello");
+	expect_nothing_more(m, 2);
+	assert_true(harness_wait_log(server, "open: no address check", 1, T));
+	expect_running(server);
+}
+
+/* A new string of LENGTH copies of C; free() it. */
+static char *repeated(char c, size_t length)
+{
+	char *text = malloc(length + 1);
+	assert_non_null(text);
+	memset(text, c, length);
+	text[length] = '\0';
+	return text;
+}
+
+/* 8a. --max-message 100: 100 bytes are relayed, 101 are refused with the limit, to no one. */
+static void test_message_limit(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", (const char *[]){"--max-message", "100", NULL});
+	struct member m[2];
+	open_and_join(m, 2, server);
+
+	char *hundred = repeated('x', 100);
+	send_text(&m[0], hundred);
+	expect_relay(&m[1], &m[0], hundred);
+	/* The line end is not part of the message. */
+	char *with_line_end = repeated('x', 101);
+	with_line_end[100] = '\n';
+	send_text(&m[0], with_line_end);
+	expect_relay(&m[1], &m[0], hundred);
+
+	char *over = repeated('y', 101);
+	send_text(&m[0], over);
+	expect_text(&m[0], "! message too long (limit 100 bytes)\n");
+	/* Longer than the server's buffer: seen as cut (MSG_TRUNC), refused the same way. */
+	char *far_over = repeated('z', 5000);
+	send_text(&m[0], far_over);
+	expect_text(&m[0], "! message too long (limit 100 bytes)\n");
+	expect_nothing_more(m, 2);
+	assert_true(harness_wait_log(server, "message too long", 2, T));
+	free(hundred);
+	free(with_line_end);
+	free(over);
+	free(far_over);
+	expect_running(server);
+}
+
+/* 8b. The default limit of 4096 bytes, and the largest datagram there is (65507 bytes over IPv4). */
+static void test_largest_datagram_refused(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m[2];
+	open_and_join(m, 2, server);
+
+	char *limit = repeated('a', 4096);
+	send_text(&m[0], limit);
+	char *relayed = malloc(4096 + 128);
+	assert_non_null(relayed);
+	int length = snprintf(relayed, 4096 + 128, "%s>> %s\n", m[0].label, limit);
+	expect_bytes(&m[1], relayed, (size_t)length);
+
+	char *over = repeated('b', 4097);
+	send_text(&m[0], over);
+	expect_text(&m[0], "! message too long (limit 4096 bytes)\n");
+	char *huge = repeated('c', 65507);
+	send_text(&m[0], huge);
+	expect_text(&m[0], "! message too long (limit 4096 bytes)\n");
+	/* A command too big for the buffer is refused as well, not half-read. */
+	memcpy(huge, "/nick ", 6);
+	send_text(&m[0], huge);
+	expect_text(&m[0], "! message too long (limit 4096 bytes)\n");
+	expect_nothing_more(m, 2);
+	free(limit);
+	free(relayed);
+	free(over);
+	free(huge);
+	expect_running(server);
+}
+
+/* 9. --rate 5: of a burst of 30, ten (the burst) reach the other member; the sender is told once. */
+static void test_rate_limit(void **state)
+{
+	(void)state;
+	enum { BURST = 30, RATE = 5 };
+	struct process *server = start_chat_server("127.0.0.1", (const char *[]){"--rate", "5", NULL});
+	struct member m[2]; /* m[0] receives, m[1] sends */
+	open_and_join(m, 2, server);
+
+	struct timespec start = now_monotonic();
+	for (int i = 0; i < BURST; i++) {
+		char text[32];
+		snprintf(text, sizeof text, "burst %02d\n", i);
+		send_text(&m[1], text);
+	}
+	/* The first 2 * RATE pass, in order. */
+	for (int i = 0; i < 2 * RATE; i++) {
+		char text[32];
+		snprintf(text, sizeof text, "burst %02d", i);
+		expect_relay(&m[0], &m[1], text);
+	}
+	/*
+	 * A few more may pass only if the server took its time: the bucket gains
+	 * RATE tokens a second, and the server cannot have spent longer on the
+	 * burst than from its first datagram until the last relay arrives.
+	 */
+	int extra = 0;
+	long last_ms = ms_since(start);
+	while (harness_udp_receive(m[0].fd, datagram, sizeof datagram - 1, 300) >= 0) {
+		extra++;
+		last_ms = ms_since(start);
+	}
+	int allowed = (int)(RATE * last_ms / 1000);
+	if (extra > allowed)
+		fail_msg("%d messages over the burst reached the other member in %ld ms (at most %d)",
+			 extra, last_ms, allowed);
+
+	int notices = 0;
+	long length;
+	while ((length = harness_udp_receive(m[1].fd, datagram, sizeof datagram - 1, 300)) >= 0) {
+		datagram[length] = '\0';
+		assert_string_equal(datagram, "! too fast: messages over 5 a second are dropped\n");
+		notices++;
+	}
+	/* At most one notice a second of the burst. */
+	assert_true(notices >= 1);
+	assert_true(notices <= 1 + ms_since(start) / 1000);
+	assert_true(harness_wait_log(server, "over 5 messages a second", 1, T));
+	/* The sender has no tokens left for /who: only the receiver passes the fence. */
+	expect_fence(&m[0], m, 2);
+	expect_quiet(m, 2);
+	expect_running(server);
+}
+
+/* 10. An ESC sequence from one member reaches a forknet chat client's standard output escaped. */
+static void test_terminal_controls_escaped(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct process *client = start_client(server->port, NULL, NULL);
+	struct output out = {.length = 0};
+	char client_label[64], line[256];
+	client_address(client, &out, client_label, sizeof client_label);
+
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 2);
+	snprintf(line, sizeof line, "* %s joined\n", m.label);
+	output_wait(client, &out, line);
+
+	send_text(&m, "\x1b[31mred\x07\n");
+	snprintf(line, sizeof line, "%s>> \\x1b[31mred\\x07\n", m.label);
+	output_wait(client, &out, line);
+	/* C1 controls too: CSI as UTF-8 (U+009B) and as a raw byte; a backslash is doubled. */
+	send_text(&m, "\xc2\x9b" "2J \x9b" "2J a\\b\n");
+	snprintf(line, sizeof line, "%s>> \\xc2\\x9b2J \\x9b2J a\\\\b\n", m.label);
+	output_wait(client, &out, line);
+	/* Printable UTF-8 passes unchanged. */
+	send_text(&m, "caf\xc3\xa9\n");
+	snprintf(line, sizeof line, "%s>> caf\xc3\xa9\n", m.label);
+	output_wait(client, &out, line);
+
+	client_finish(client, &out, "END\n", false);
+	expect_exit(client, 0);
+	assert_null(memchr(out.text, 0x1b, out.length));
+	assert_null(memchr(out.text, 0x07, out.length));
+	assert_null(memchr(out.text, 0x9b, out.length));
+}
+
+/* 11a. The client: -n takes the name; END makes it leave, exit 0 and leave no process. */
+static void test_client_end(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 1);
+	struct process *client = start_client(server->port, "alice", NULL);
+	struct output out = {.length = 0};
+	char client_label[64], line[256];
+	client_address(client, &out, client_label, sizeof client_label);
+	snprintf(line, sizeof line, "* welcome, you are %s (2 members; idle timeout 300 s)\n",
+		 client_label);
+	/* The first line; the next may have come in the same read. */
+	assert_memory_equal(out.text, line, strlen(line));
+	output_wait(client, &out, "* you are now alice\n");
+	snprintf(line, sizeof line, "* %s joined\n", client_label);
+	expect_text(&m, line);
+	snprintf(line, sizeof line, "* %s is now alice\n", client_label);
+	expect_text(&m, line);
+
+	/* Typing and receiving run in two processes: the client has exactly one child. */
+	assert_true(harness_wait_children(client->pid, 1, T));
+	assert_int_equal(harness_children(client->pid, NULL, 0, NULL), 1);
+
+	send_text(&m, "hi alice\n");
+	snprintf(line, sizeof line, "%s>> hi alice\n", m.label);
+	output_wait(client, &out, line);
+	assert_int_equal(write(client->stdin_fd, "hello\n", 6), 6);
+	expect_text(&m, "alice>> hello\n");
+
+	/* END leaves at once, with input still open; what follows it is not sent. */
+	client_finish(client, &out, "END\nnever sent\n", true);
+	expect_exit(client, 0);
+	expect_text(&m, "* alice left\n");
+	expect_nothing_more(&m, 1);
+	size_t bye = sizeof "* bye\n" - 1;
+	assert_true(out.length >= bye);
+	assert_memory_equal(out.text + out.length - bye, "* bye\n", bye);
+	expect_log(client, "");
+	snprintf(line, sizeof line, "alice (%s) left", client_label);
+	assert_true(harness_wait_log(server, line, 1, T));
+}
+
+/* 11b. The end of input ends the client as END does. */
+static void test_client_end_of_input(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 1);
+	struct process *client = start_client(server->port, NULL, NULL);
+	struct output out = {.length = 0};
+	char client_label[64], line[256];
+	client_address(client, &out, client_label, sizeof client_label);
+	snprintf(line, sizeof line, "* %s joined\n", client_label);
+	expect_text(&m, line);
+
+	client_finish(client, &out, "last words\n", false);
+	expect_exit(client, 0);
+	snprintf(line, sizeof line, "%s>> last words\n", client_label);
+	expect_text(&m, line);
+	snprintf(line, sizeof line, "* %s left\n", client_label);
+	expect_text(&m, line);
+	expect_nothing_more(&m, 1);
+	expect_log(client, "");
+}
+
+/* 11c. A closed UDP port: one error line, status 69, no process left. */
+static void test_client_closed_port(void **state)
+{
+	(void)state;
+	uint16_t port = harness_unused_udp_port();
+	struct process *client = start_client(port, NULL, NULL);
+	struct output out = {.length = 0};
+	client_finish(client, &out, "", true);
+	expect_exit(client, 69);
+	assert_string_equal(out.text, "");
+	char expected[128];
+	snprintf(expected, sizeof expected, "forknet: join 127.0.0.1:%u: Connection refused\n", port);
+	expect_log(client, expected);
+}
+
+/* 11d. A server that never answers: after --join-timeout, one error line and status 69. */
+static void test_client_join_timeout(void **state)
+{
+	(void)state;
+	int silent = harness_udp_socket("127.0.0.1", 0);
+	uint16_t port = harness_local_port(silent);
+	struct timespec start = now_monotonic();
+	struct process *client = start_client(port, NULL, "--join-timeout=1");
+	struct output out = {.length = 0};
+	client_finish(client, &out, "", true);
+	expect_exit(client, 69);
+	long took = ms_since(start);
+	assert_true(took >= 1000);
+	assert_true(took < 5000);
+	assert_string_equal(out.text, "");
+	char expected[128];
+	snprintf(expected, sizeof expected, "forknet: join 127.0.0.1:%u: no answer within 1 s\n", port);
+	expect_log(client, expected);
+	/* It did ask. */
+	assert_true(harness_udp_drain(silent, 0, T) >= 1);
+}
+
+/* 12. SIGTERM: every member is told, the server exits 0, and a forknet chat client ends with 0 by itself. */
+static void test_sigterm_tells_members(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct process *client = start_client(server->port, NULL, NULL);
+	struct output out = {.length = 0};
+	char client_label[64], line[256];
+	client_address(client, &out, client_label, sizeof client_label);
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 2);
+	snprintf(line, sizeof line, "* %s joined\n", m.label);
+	output_wait(client, &out, line);
+	assert_true(harness_wait_children(client->pid, 1, T));
+
+	assert_int_equal(kill(server->pid, SIGTERM), 0);
+	expect_text(&m, "* server shutting down\n");
+	if (!harness_wait_exit(server, T))
+		fail_msg("the server did not exit after SIGTERM");
+	assert_true(WIFEXITED(server->status));
+	assert_int_equal(WEXITSTATUS(server->status), 0);
+	expect_log(client, "");
+
+	output_wait(client, &out, "* server shutting down\n");
+	/* Its input is still open: it ends because the server went away. */
+	expect_exit(client, 0);
+	expect_log(client, "");
+}
+
+/* 13. Bad input: a defined answer to each, the server alive and its member list intact. */
+static void test_bad_input(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m[2];
+	open_and_join(m, 2, server);
+
+	/* Empty datagrams, or only a line end, say nothing: no reply, nothing relayed. */
+	send_bytes(&m[0], "", 0);
+	send_text(&m[0], "\n");
+	send_text(&m[0], "\r\n");
+	expect_nothing_more(m, 2);
+
+	/* NUL bytes and binary junk are relayed as the bytes they are (the client escapes them). */
+	static const char nuls[] = "a\0b\0";
+	send_bytes(&m[0], nuls, sizeof nuls - 1);
+	char expected[512];
+	int length = snprintf(expected, sizeof expected, "%s>> ", m[0].label);
+	memcpy(expected + length, nuls, sizeof nuls - 1);
+	length += (int)sizeof nuls - 1;
+	expected[length++] = '\n';
+	expect_bytes(&m[1], expected, (size_t)length);
+
+	char junk[200];
+	harness_random_bytes(junk, sizeof junk, 42);
+	junk[0] = 0; /* neither a command nor END */
+	for (size_t i = 0; i < sizeof junk; i++)
+		if (junk[i] == '\n')
+			junk[i] = 0x7f; /* one line, so one prefix */
+	send_bytes(&m[0], junk, sizeof junk);
+	length = snprintf(expected, sizeof expected, "%s>> ", m[0].label);
+	memcpy(expected + length, junk, sizeof junk);
+	length += (int)sizeof junk;
+	expected[length++] = '\n';
+	expect_bytes(&m[1], expected, (size_t)length);
+
+	/* Names: empty, too long, control characters: refused, the name unchanged. */
+	send_text(&m[1], "/nick carol\n");
+	expect_text(&m[1], "* you are now carol\n");
+	char notice[128];
+	snprintf(notice, sizeof notice, "* %s is now carol\n", m[1].address);
+	expect_text(&m[0], notice);
+	snprintf(m[1].label, sizeof m[1].label, "carol");
+	static const char *const bad[] = {"/nick \n", "/nick 0123456789012345678901234\n",
+					  "/nick car\x1bol\n", "/nick \x00\n", "/nick carol\x7f\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		send_bytes(&m[1], bad[i], i == 3 ? 8 : strlen(bad[i]));
+		expect_text(&m[1], BAD_NAME);
+	}
+	/* 24 characters is the longest name. */
+	send_text(&m[1], "/nick 012345678901234567890123\n");
+	expect_text(&m[1], "* you are now 012345678901234567890123\n");
+	expect_text(&m[0], "* carol is now 012345678901234567890123\n");
+	snprintf(m[1].label, sizeof m[1].label, "012345678901234567890123");
+	expect_nothing_more(m, 2);
+
+	/* A stranger's junk and a huge token get at most a challenge, and reach no one. */
+	struct member stranger = member_open("127.0.0.1", server);
+	struct timespec start = now_monotonic();
+	send_bytes(&stranger, "", 0);
+	char *token = repeated('f', 1000);
+	memcpy(token, "/join ", 6);
+	send_text(&stranger, token);
+	free(token);
+	send_bytes(&stranger, junk, sizeof junk);
+	expect_nothing_more(m, 2);
+	char challenge[9];
+	expect_challenge(&stranger, challenge);
+	expect_limited_replies(&stranger, NULL, start, 1);
+	expect_running(server);
+}
+
+/* 13b. A storm of join attempts from many ports: a bounded number of challenges, members still served. */
+static void test_join_storm(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m[2];
+	open_and_join(m, 2, server);
+
+	static struct pollfd fds[STORM_SOCKETS];
+	static int replies[STORM_SOCKETS];
+	for (size_t i = 0; i < STORM_SOCKETS; i++) {
+		fds[i] = (struct pollfd){.fd = harness_udp_socket("127.0.0.1", server->port),
+					 .events = POLLIN};
+		replies[i] = 0;
+	}
+	struct timespec start = now_monotonic();
+	for (size_t i = 0; i < STORM_SOCKETS; i++)
+		assert_true(harness_udp_send(fds[i].fd, "/join\n", 6));
+
+	/* Collect replies until none has come for 300 ms. */
+	int total = 0;
+	long last_ms = 0;
+	while (ms_since(start) < T) {
+		int ready = poll(fds, STORM_SOCKETS, 300);
+		if (ready == 0)
+			break;
+		for (size_t i = 0; ready > 0 && i < STORM_SOCKETS; i++) {
+			if (fds[i].revents == 0)
+				continue;
+			long length = harness_udp_receive(fds[i].fd, datagram, sizeof datagram - 1, 0);
+			if (length < 0)
+				continue;
+			datagram[length] = '\0';
+			char token[9];
+			if (!is_challenge(datagram, (size_t)length, token))
+				fail_msg("a stranger got \"%s\"", datagram);
+			replies[i]++;
+			total++;
+			last_ms = ms_since(start);
+		}
+	}
+	/* The server's bucket holds a second's worth and gains that much a second. */
+	long bound = STRANGER_REPLIES_PER_SECOND + STRANGER_REPLIES_PER_SECOND * last_ms / 1000 + 1;
+	if (total < 1 || total > bound)
+		fail_msg("%d challenges for %d join attempts in %ld ms (expected 1 to %ld)", total,
+			 STORM_SOCKETS, last_ms, bound);
+	for (size_t i = 0; i < STORM_SOCKETS; i++)
+		assert_true(replies[i] <= 1);
+
+	send_text(&m[0], "after the storm\n");
+	expect_relay(&m[1], &m[0], "after the storm");
+	expect_nothing_more(m, 2);
+	expect_running(server);
+}
+
+/* 14. IPv6: two members on ::1, the prefix in brackets. */
+static void test_ipv6(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("::1", NULL);
+	struct member m[2];
+	for (size_t i = 0; i < 2; i++)
+		m[i] = member_open("::1", server);
+	join_all(m, 2);
+	char prefix[64];
+	snprintf(prefix, sizeof prefix, "[::1]:%u>> ", harness_local_port(m[0].fd));
+	send_text(&m[0], "six\n");
+	size_t length = receive(&m[1]);
+	assert_true(length > strlen(prefix));
+	assert_memory_equal(datagram, prefix, strlen(prefix));
+	assert_string_equal(datagram + strlen(prefix), "six\n");
+	expect_nothing_more(m, 2);
+	expect_running(server);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_three_members_talk, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_names_and_notices, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_end_removes_member, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_idle_member_expires, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_server_full, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_server_full_open, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_told_server_full, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_address_check, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_open_joins_on_first_datagram, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_message_limit, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_largest_datagram_refused, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limit, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_terminal_controls_escaped, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_end, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_end_of_input, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_closed_port, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_join_timeout, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_tells_members, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_join_storm, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6, harness_setup, harness_teardown),
+	};
+	return cmocka_run_group_tests_name("chat", tests, NULL, NULL);
+}
