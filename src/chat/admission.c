@@ -104,7 +104,7 @@ bool admission_check(const struct admission *admission, const struct address *ad
 }
 
 bool admission_may_reply(struct admission *admission, const struct address *address,
-			 struct timespec now)
+			 bool proven, struct timespec now)
 {
 	unsigned char bytes[64];
 	/* The extra word no period reaches keeps this hash apart from the tokens'; never 0. */
@@ -112,7 +112,7 @@ bool admission_may_reply(struct admission *admission, const struct address *addr
 	uint64_t fingerprint = siphash24(admission->key, bytes, length) | 1;
 	size_t slot = (size_t)(fingerprint >> 1) % ADMISSION_RECENT;
 
-	if (admission->recent[slot].fingerprint == fingerprint) {
+	if (!proven && admission->recent[slot].fingerprint == fingerprint) {
 		const struct timespec *last = &admission->recent[slot].last;
 		double since = (double)(now.tv_sec - last->tv_sec) +
 			       (double)(now.tv_nsec - last->tv_nsec) / 1e9;

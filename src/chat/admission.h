@@ -11,7 +11,9 @@
  *
  * Replies to addresses that are not members (challenges, "server full") are
  * limited to one per address per second and ADMISSION_REPLIES_PER_SECOND in
- * all, so that forged addresses can aim only a trickle at their victim.
+ * all, so that forged addresses can aim only a trickle at their victim. An
+ * address that has returned its token cannot be forged, and may have its
+ * "server full" right after its challenge.
  */
 #ifndef FORKNET_CHAT_ADMISSION_H
 #define FORKNET_CHAT_ADMISSION_H
@@ -55,8 +57,12 @@ void admission_token(const struct admission *admission, const struct address *ad
 bool admission_check(const struct admission *admission, const struct address *address,
 		     struct timespec now, const char *token, size_t length);
 
-/* True if a reply may go to non-member ADDRESS now (and counts it). */
+/*
+ * True if a reply may go to non-member ADDRESS now (and counts it). A PROVEN
+ * address (it has just sent back a valid token, so it really receives there)
+ * is not held to one reply a second, only to the limit in all.
+ */
 bool admission_may_reply(struct admission *admission, const struct address *address,
-			 struct timespec now);
+			 bool proven, struct timespec now);
 
 #endif

@@ -198,15 +198,18 @@ static void announce(struct chat_server *cs, const struct member *except, const 
 									 : sizeof line - 1);
 }
 
-/* Takes ADDRESS in as a member, welcomes it and tells the others. NULL when full. */
+/*
+ * Takes ADDRESS in as a member, welcomes it and tells the others. NULL when
+ * full. PROVEN: it has just sent back its token (see admission_may_reply).
+ */
 static struct member *join(struct chat_server *cs, const struct route *route,
-			   const struct address *address, struct timespec now)
+			   const struct address *address, bool proven, struct timespec now)
 {
 	char label[ADDRESS_TEXT_MAX], welcome[LINE_MAX_SIZE];
 
 	struct member *member = members_add(&cs->members, address, route, now);
 	if (member == NULL) {
-		if (admission_may_reply(&cs->admission, address, now))
+		if (admission_may_reply(&cs->admission, address, proven, now))
 			reply(cs, route, address, "! server full (%zu member%s)\n", cs->members.count,
 			      plural(cs->members.count));
 		log_info("refused %s: server full (%zu member%s)",
@@ -315,6 +318,13 @@ static void from_member(struct chat_server *cs, struct member *member, const str
 
 	switch (request.kind) {
 	case CHAT_MESSAGE: {
+		if (!chat_text_valid(request.argument, request.length)) {
+			reply(cs, &member->route, &member->address,
+			      "! message refused: not UTF-8 text (or it holds NUL bytes)\n");
+			log_info("refused from %s: not text (%zu bytes)",
+				 describe(member, who, sizeof who), request.length);
+			return;
+		}
 		member_label(member, label, sizeof label);
 		size_t out = chat_format_relay(label, request.argument, request.length, cs->relay,
 					       sizeof cs->relay);
@@ -332,6 +342,8 @@ static void from_member(struct chat_server *cs, struct member *member, const str
 		return;
 	}
 	case CHAT_EMPTY:
+		log_debug("empty datagram from %s: taken as a ping", describe(member, who, sizeof who));
+		return;
 	case CHAT_PING:
 		return; /* heard from: that was the point */
 	case CHAT_JOIN:
@@ -374,18 +386,18 @@ static void from_stranger(struct chat_server *cs, const struct route *route,
 	chat_parse(data, length, &request);
 	if (cs->config->open) {
 		/* The course's behaviour: any datagram joins, and a message in it is relayed. */
-		struct member *member = join(cs, route, address, now);
+		struct member *member = join(cs, route, address, false, now);
 		if (member != NULL && request.kind != CHAT_JOIN)
 			from_member(cs, member, route, data, length, truncated, now);
 		return;
 	}
 	if (request.kind == CHAT_JOIN &&
 	    admission_check(&cs->admission, address, now, request.argument, request.length)) {
-		join(cs, route, address, now);
+		join(cs, route, address, true, now);
 		return;
 	}
 	addr_format(address, where, sizeof where);
-	if (!admission_may_reply(&cs->admission, address, now)) {
+	if (!admission_may_reply(&cs->admission, address, false, now)) {
 		log_debug("dropped a datagram from %s: reply limit", where);
 		return;
 	}
@@ -393,7 +405,8 @@ static void from_stranger(struct chat_server *cs, const struct route *route,
 	admission_token(&cs->admission, address, now, token);
 	size_t challenge_length = chat_challenge(token, challenge, sizeof challenge);
 	send_one(cs, route, address, challenge, challenge_length);
-	log_debug("challenge to %s%s", where, request.kind == CHAT_JOIN ? " (wrong token)" : "");
+	log_debug("challenge to %s%s", where,
+		  request.kind == CHAT_JOIN && request.length > 0 ? " (wrong token)" : "");
 }
 
 /*

@@ -158,6 +158,26 @@ static size_t utf8_sequence(const unsigned char *in, size_t length, unsigned lon
 	return size;
 }
 
+bool chat_text_valid(const char *text, size_t length)
+{
+	const unsigned char *bytes = (const unsigned char *)text;
+	unsigned long code;
+
+	for (size_t i = 0; i < length;) {
+		if (bytes[i] == 0)
+			return false;
+		if (bytes[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t sequence = utf8_sequence(bytes + i, length - i, &code);
+		if (sequence == 0)
+			return false;
+		i += sequence;
+	}
+	return true;
+}
+
 size_t chat_escape(const char *in, size_t length, char *out)
 {
 	static const char hex[] = "0123456789abcdef";

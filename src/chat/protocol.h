@@ -50,6 +50,12 @@ struct chat_request {
 /* Reads what the datagram DATA (LENGTH bytes, any bytes at all) asks for. */
 void chat_parse(const char *data, size_t length, struct chat_request *request);
 
+/*
+ * True if the message TEXT (LENGTH bytes) is text: valid UTF-8 without NUL
+ * bytes. Control characters such as ESC are text here; clients escape them.
+ */
+bool chat_text_valid(const char *text, size_t length);
+
 /* True if NAME (LENGTH bytes) may be a member's name. */
 bool chat_name_valid(const char *name, size_t length);
 

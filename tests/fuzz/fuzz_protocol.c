@@ -326,6 +326,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check_parse(text, size);
 
+	/*
+	 * Text by chat_text_valid's rule has no NUL, and escaping it leaves every
+	 * byte of 0x80 and above in place: valid UTF-8 is never escaped, except C1.
+	 */
+	if (chat_text_valid(text, size)) {
+		CHECK(memchr(text, 0, size) == NULL);
+		for (size_t i = 0; i < size; i++)
+			CHECK(!((unsigned char)text[i] >= 0xf5 || (unsigned char)text[i] == 0xc0 ||
+				(unsigned char)text[i] == 0xc1));
+	}
+
 	check_relay("alice", text, size, relay, sizeof relay);
 	/* A tiny buffer, of a size the input picks, allocated exactly. */
 	size_t tiny = size % 24;

@@ -110,11 +110,14 @@ static void test_replies_per_address(void **state)
 	fixed_admission(&admission);
 	struct address alice = ipv4("127.0.0.1", 5000), bob = ipv4("127.0.0.1", 5001);
 
-	assert_true(admission_may_reply(&admission, &alice, at(50, 0)));
-	assert_false(admission_may_reply(&admission, &alice, at(50, 500)));
-	assert_true(admission_may_reply(&admission, &bob, at(50, 500)));
-	assert_false(admission_may_reply(&admission, &alice, at(50, 999)));
-	assert_true(admission_may_reply(&admission, &alice, at(51, 0)));
+	assert_true(admission_may_reply(&admission, &alice, false, at(50, 0)));
+	assert_false(admission_may_reply(&admission, &alice, false, at(50, 500)));
+	assert_true(admission_may_reply(&admission, &bob, false, at(50, 500)));
+	assert_false(admission_may_reply(&admission, &alice, false, at(50, 999)));
+	assert_true(admission_may_reply(&admission, &alice, false, at(51, 0)));
+	/* An address that proved itself may have a second reply within the second. */
+	assert_true(admission_may_reply(&admission, &alice, true, at(51, 1)));
+	assert_false(admission_may_reply(&admission, &alice, false, at(51, 2)));
 }
 
 /* However many addresses ask, at most ADMISSION_REPLIES_PER_SECOND get replies in a second. */
@@ -126,7 +129,7 @@ static void test_replies_in_all(void **state)
 	int replied = 0;
 	for (int i = 0; i < 1000; i++) {
 		struct address forged = ipv4("192.0.2.1", (uint16_t)(1000 + i));
-		if (admission_may_reply(&admission, &forged, at(70, 0)))
+		if (admission_may_reply(&admission, &forged, false, at(70, 0)))
 			replied++;
 	}
 	assert_int_equal(replied, ADMISSION_REPLIES_PER_SECOND);
@@ -134,7 +137,7 @@ static void test_replies_in_all(void **state)
 	replied = 0;
 	for (int i = 0; i < 1000; i++) {
 		struct address forged = ipv4("192.0.2.2", (uint16_t)(1000 + i));
-		if (admission_may_reply(&admission, &forged, at(71, 0)))
+		if (admission_may_reply(&admission, &forged, false, at(71, 0)))
 			replied++;
 	}
 	assert_int_equal(replied, ADMISSION_REPLIES_PER_SECOND);

@@ -1237,9 +1237,33 @@ static void test_welcome_details(void **state)
 	assert_false(welcome_timeout(line, digits, &timeout));
 }
 
+/* Messages must be text: valid UTF-8 without NUL; controls such as ESC are text (clients escape them). */
+/* chat_text_valid over a string literal, by its size (NUL bytes inside count). */
+#define TEXT_VALID(literal) chat_text_valid(literal, sizeof(literal) - 1)
+
+static void test_text_valid(void **state)
+{
+	(void)state;
+	assert_true(TEXT_VALID(""));
+	assert_true(TEXT_VALID("hello"));
+	assert_true(TEXT_VALID("\x1b[31mred\x07"));
+	assert_true(TEXT_VALID("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+	assert_true(TEXT_VALID("\xc2\x9b")); /* C1 as UTF-8: text, escaped on display */
+	assert_false(TEXT_VALID("a\0b"));
+	assert_false(TEXT_VALID("\x9b"));             /* a lone continuation byte */
+	assert_false(TEXT_VALID("\xc0\x80"));         /* overlong NUL */
+	assert_false(TEXT_VALID("\xed\xa0\x80"));     /* a surrogate */
+	assert_false(TEXT_VALID("\xf4\x90\x80\x80")); /* past U+10FFFF */
+	assert_false(TEXT_VALID("\xe2\x82"));         /* cut short */
+	assert_false(TEXT_VALID("ok\xff"));
+	/* Only LENGTH bytes count: what follows is not looked at. */
+	assert_true(chat_text_valid("ok\xff", 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_valid),
 		cmocka_unit_test(test_parse_commands),
 		cmocka_unit_test(test_parse_trims_blanks),
 		cmocka_unit_test(test_parse_unknown),
