@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "../lib/clock.h"
+
 int admission_init(struct admission *admission)
 {
 	unsigned char key[SIPHASH_KEY_SIZE];
@@ -113,10 +115,7 @@ bool admission_may_reply(struct admission *admission, const struct address *addr
 	size_t slot = (size_t)(fingerprint >> 1) % ADMISSION_RECENT;
 
 	if (!proven && admission->recent[slot].fingerprint == fingerprint) {
-		const struct timespec *last = &admission->recent[slot].last;
-		double since = (double)(now.tv_sec - last->tv_sec) +
-			       (double)(now.tv_nsec - last->tv_nsec) / 1e9;
-		if (since < 1.0)
+		if (clock_seconds_between(admission->recent[slot].last, now) < 1.0)
 			return false; /* this address had its reply less than a second ago */
 	}
 	if (!rate_allow(&admission->replies, ADMISSION_REPLIES_PER_SECOND,

@@ -209,14 +209,25 @@ static struct member *join(struct chat_server *cs, const struct route *route,
 
 	struct member *member = members_add(&cs->members, address, route, now);
 	if (member == NULL) {
-		if (admission_may_reply(&cs->admission, address, proven, now))
+		/* Logged as often as answered: a replayed token must not fill the log. */
+		bool answer = admission_may_reply(&cs->admission, address, proven, now);
+		if (answer)
 			reply(cs, route, address, "! server full (%zu member%s)\n", cs->members.count,
 			      plural(cs->members.count));
-		log_info("refused %s: server full (%zu member%s)",
-			 addr_format(address, label, sizeof label), cs->members.count,
-			 plural(cs->members.count));
+		log_write(answer ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+			  "refused %s: server full (%zu member%s)",
+			  addr_format(address, label, sizeof label), cs->members.count,
+			  plural(cs->members.count));
 		return NULL;
 	}
+	/*
+	 * Coming back costs a message (its bucket was kept, see members.h), so
+	 * that leaving and rejoining cannot outrun --rate. A newcomer's bucket
+	 * has not started: it gets the whole burst.
+	 */
+	if (cs->config->rate > 0 && member->rate.started)
+		(void)rate_allow(&member->rate, (double)cs->config->rate,
+				 2.0 * (double)cs->config->rate, now);
 	member_label(member, label, sizeof label);
 	size_t length = chat_welcome(label, cs->members.count, cs->config->idle_timeout, welcome,
 				     sizeof welcome);
@@ -245,11 +256,11 @@ static void rename_member(struct chat_server *cs, struct member *member, const c
 	char old[ADDRESS_TEXT_MAX];
 	struct member *holder = members_find_name(&cs->members, name, length);
 
-	if (holder == member) {
+	if (holder == member && memcmp(member->name, name, length) == 0) {
 		reply(cs, &member->route, &member->address, "* you are %s\n", member->name);
 		return;
 	}
-	if (holder != NULL) {
+	if (holder != NULL && holder != member) {
 		reply(cs, &member->route, &member->address, "! name %.*s is taken\n", (int)length, name);
 		return;
 	}
@@ -284,6 +295,20 @@ static void list_members(struct chat_server *cs, const struct member *asker)
 	send_one(cs, &asker->route, &asker->address, text, length);
 }
 
+/*
+ * The log level for a refusal of MEMBER's datagram: info at most once a
+ * second per member, debug otherwise, so that even with --rate 0 a member
+ * cannot fill the log.
+ */
+static enum log_level refusal_level(struct member *member, struct timespec now)
+{
+	if (member->logged && clock_seconds_between(member->last_logged, now) < 1.0)
+		return LOG_LEVEL_DEBUG;
+	member->logged = true;
+	member->last_logged = now;
+	return LOG_LEVEL_INFO;
+}
+
 /* A datagram from a member, which came along ROUTE. */
 static void from_member(struct chat_server *cs, struct member *member, const struct route *route,
 			const char *data, size_t length, bool truncated, struct timespec now)
@@ -310,9 +335,9 @@ static void from_member(struct chat_server *cs, struct member *member, const str
 	if (truncated || (request.kind == CHAT_MESSAGE && request.length > config->max_message)) {
 		reply(cs, &member->route, &member->address, "! message too long (limit %lu bytes)\n",
 		      config->max_message);
-		log_info("refused from %s: message too long (%s%zu bytes)",
-			 describe(member, who, sizeof who), truncated ? "over " : "",
-			 truncated ? (size_t)config->max_message : request.length);
+		log_write(refusal_level(member, now), "refused from %s: message too long (%s%zu bytes)",
+			  describe(member, who, sizeof who), truncated ? "over " : "",
+			  truncated ? (size_t)config->max_message : request.length);
 		return;
 	}
 
@@ -321,16 +346,25 @@ static void from_member(struct chat_server *cs, struct member *member, const str
 		if (!chat_text_valid(request.argument, request.length)) {
 			reply(cs, &member->route, &member->address,
 			      "! message refused: not UTF-8 text (or it holds NUL bytes)\n");
-			log_info("refused from %s: not text (%zu bytes)",
-				 describe(member, who, sizeof who), request.length);
+			log_write(refusal_level(member, now), "refused from %s: not text (%zu bytes)",
+				  describe(member, who, sizeof who), request.length);
 			return;
 		}
 		member_label(member, label, sizeof label);
+		/*
+		 * Every line gets the prefix, so many short lines would make a relay
+		 * far larger than the message: at most twice --max-message (plus one
+		 * prefix), so that one datagram in cannot become fourteen out.
+		 */
+		size_t limit = 2 * config->max_message + strlen(label) + 4;
 		size_t out = chat_format_relay(label, request.argument, request.length, cs->relay,
-					       sizeof cs->relay);
+					       limit < sizeof cs->relay ? limit : sizeof cs->relay);
 		if (out == 0) {
 			reply(cs, &member->route, &member->address,
-			      "! message too long once every line is prefixed\n");
+			      "! message too long once every line is prefixed (limit %zu bytes)\n",
+			      limit < sizeof cs->relay ? limit : sizeof cs->relay);
+			log_write(refusal_level(member, now), "refused from %s: too many lines (%zu bytes)",
+				  describe(member, who, sizeof who), request.length);
 			return;
 		}
 		broadcast(cs, member, cs->relay, out);
@@ -396,11 +430,13 @@ static void from_stranger(struct chat_server *cs, const struct route *route,
 		join(cs, route, address, true, now);
 		return;
 	}
-	addr_format(address, where, sizeof where);
 	if (!admission_may_reply(&cs->admission, address, false, now)) {
-		log_debug("dropped a datagram from %s: reply limit", where);
+		if (log_enabled(LOG_LEVEL_DEBUG)) /* a storm of forged datagrams passes here */
+			log_debug("dropped a datagram from %s: reply limit",
+				  addr_format(address, where, sizeof where));
 		return;
 	}
+	addr_format(address, where, sizeof where);
 	char token[CHAT_TOKEN_LENGTH + 1], challenge[64];
 	admission_token(&cs->admission, address, now, token);
 	size_t challenge_length = chat_challenge(token, challenge, sizeof challenge);

@@ -5,13 +5,14 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
 int members_init(struct members *members, size_t capacity)
 {
+	memset(members, 0, sizeof *members);
 	members->list = calloc(capacity, sizeof *members->list);
-	members->count = 0;
 	members->capacity = capacity;
 	if (members->list == NULL && capacity > 0)
 		return -1;
@@ -42,8 +43,9 @@ struct member *members_find_name(struct members *members, const char *name, size
 	if (length == 0)
 		return NULL; /* members without a name are not called "" */
 	for (size_t i = 0; i < members->count; i++) {
+		/* "Alice" and "alice" are one name: no one may pass for another by case. */
 		const char *own = members->list[i].name;
-		if (strlen(own) == length && memcmp(own, name, length) == 0)
+		if (strlen(own) == length && strncasecmp(own, name, length) == 0)
 			return &members->list[i];
 	}
 	return NULL;
@@ -59,11 +61,23 @@ struct member *members_add(struct members *members, const struct address *addres
 	member->address = *address;
 	member->route = *route;
 	member->last_heard = now;
+	for (size_t i = 0; i < MEMBERS_DEPARTED; i++) {
+		if (members->departed[i].address.storage.ss_family != 0 &&
+		    addr_equal(&members->departed[i].address, address)) {
+			member->rate = members->departed[i].rate;
+			memset(&members->departed[i], 0, sizeof members->departed[i]);
+			break;
+		}
+	}
 	return member;
 }
 
 void members_remove(struct members *members, struct member *member)
 {
+	members->departed[members->departed_next].address = member->address;
+	members->departed[members->departed_next].rate = member->rate;
+	members->departed_next = (members->departed_next + 1) % MEMBERS_DEPARTED;
+
 	struct member *last = &members->list[members->count - 1];
 	if (member != last)
 		*member = *last;

@@ -6,6 +6,10 @@
  *
  * Pointers to members stay valid until the next members_add or
  * members_remove (removal moves the last member into the freed place).
+ *
+ * The rate buckets of the last MEMBERS_DEPARTED members to leave are kept,
+ * and given back if the same address joins again: leaving and rejoining
+ * must not refill a bucket, or --rate could be dodged.
  */
 #ifndef FORKNET_CHAT_MEMBERS_H
 #define FORKNET_CHAT_MEMBERS_H
@@ -43,13 +47,22 @@ struct member {
 	struct timespec last_heard;     /* for --idle-timeout */
 	struct timespec last_warned;    /* the last "too fast" notice, at most one a second */
 	bool warned;                    /* last_warned is set */
+	struct timespec last_logged;    /* the last refusal logged, at most one a second */
+	bool logged;                    /* last_logged is set */
 	struct rate_bucket rate;
 };
+
+#define MEMBERS_DEPARTED 256
 
 struct members {
 	struct member *list; /* list[0..count) */
 	size_t count;
 	size_t capacity;
+	struct {
+		struct address address; /* family 0: empty */
+		struct rate_bucket rate;
+	} departed[MEMBERS_DEPARTED]; /* a ring of recent departures */
+	size_t departed_next;
 };
 
 /* Sizes the list for CAPACITY members. Returns 0 or -1 with errno set. */
@@ -60,10 +73,10 @@ bool members_full(const struct members *members);
 
 struct member *members_find(struct members *members, const struct address *address);
 
-/* The member called NAME (LENGTH bytes), or NULL. */
+/* The member called NAME (LENGTH bytes), in any mix of cases, or NULL. */
 struct member *members_find_name(struct members *members, const char *name, size_t length);
 
-/* Adds ADDRESS (answered by ROUTE) at NOW; NULL when full. */
+/* Adds ADDRESS (answered by ROUTE) at NOW, with its old rate bucket if it left lately; NULL when full. */
 struct member *members_add(struct members *members, const struct address *address,
 			   const struct route *route, struct timespec now);
 

@@ -178,6 +178,17 @@ bool chat_text_valid(const char *text, size_t length)
 	return true;
 }
 
+/*
+ * True for code points that steer a terminal rather than show: the C1
+ * controls, and the bidirectional overrides and isolates, which can make text
+ * read differently from what it is ("Trojan Source").
+ */
+static bool is_hidden_control(unsigned long code)
+{
+	return (code >= 0x80 && code <= 0x9f) || (code >= 0x202a && code <= 0x202e) ||
+	       (code >= 0x2066 && code <= 0x2069);
+}
+
 size_t chat_escape(const char *in, size_t length, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -196,7 +207,7 @@ size_t chat_escape(const char *in, size_t length, char *out)
 			out[written++] = '\\';
 			i++;
 		} else if (c >= 0x80 && (sequence = utf8_sequence(bytes + i, length - i, &code)) > 0 &&
-			   !(code >= 0x80 && code <= 0x9f)) {
+			   !is_hidden_control(code)) {
 			memcpy(out + written, bytes + i, sequence); /* printable UTF-8 text */
 			written += sequence;
 			i += sequence;

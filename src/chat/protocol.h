@@ -16,7 +16,7 @@
  * '/' is written with two: "//etc" is relayed as "/etc".
  *
  * The server's own lines start with "* " (notices) or "! " (errors); its
- * challenge reads: send "/join 9f3c0a1e" to join
+ * challenge reads: send "/join 9f3c0a1e5d7b2468" to join
  */
 #ifndef FORKNET_CHAT_PROTOCOL_H
 #define FORKNET_CHAT_PROTOCOL_H
@@ -25,7 +25,7 @@
 #include <stddef.h>
 
 #define CHAT_NAME_MAX 24
-#define CHAT_TOKEN_LENGTH 8
+#define CHAT_TOKEN_LENGTH 16
 /* The largest UDP payload over IPv4; no datagram forknet sends is longer. */
 #define CHAT_DATAGRAM_MAX 65507
 
@@ -73,9 +73,10 @@ size_t chat_format_relay(const char *prefix, const char *text, size_t length, ch
 /*
  * Writes IN (LENGTH bytes) to OUT (CHAT_ESCAPE_SIZE(LENGTH) bytes) so that it
  * cannot drive a terminal: newline and tab stay; other control characters
- * (C0, DEL, and C1 as UTF-8 or as raw bytes), bytes that are not valid UTF-8,
- * and the backslash itself are written as \xNN (the backslash as \\). Valid
- * UTF-8 text passes unchanged. Returns the length written (OUT is
+ * (C0, DEL, and C1 as UTF-8 or as raw bytes), the bidirectional overrides
+ * and isolates (U+202A-U+202E, U+2066-U+2069), bytes that are not valid
+ * UTF-8, and the backslash itself are written as \xNN per byte (the
+ * backslash as \\). Other valid UTF-8 text passes unchanged. Returns the length written (OUT is
  * NUL-terminated).
  */
 size_t chat_escape(const char *in, size_t length, char *out);

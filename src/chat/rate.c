@@ -3,14 +3,15 @@
  */
 #include "rate.h"
 
+#include "../lib/clock.h"
+
 bool rate_allow(struct rate_bucket *bucket, double rate, double burst, struct timespec now)
 {
 	if (!bucket->started) {
 		bucket->tokens = burst;
 		bucket->started = true;
 	} else {
-		double elapsed = (double)(now.tv_sec - bucket->updated.tv_sec) +
-				 (double)(now.tv_nsec - bucket->updated.tv_nsec) / 1e9;
+		double elapsed = clock_seconds_between(bucket->updated, now);
 		if (elapsed > 0)
 			bucket->tokens += elapsed * rate;
 		if (bucket->tokens > burst)

@@ -635,6 +635,17 @@ static bool is_c1_sequence(const unsigned char *bytes, size_t size)
 	return size == 2 && bytes[0] == 0xc2 && bytes[1] <= 0x9f;
 }
 
+/*
+ * True for the three-byte forms of the bidirectional overrides and isolates:
+ * U+202A to U+202E (e2 80 aa..ae) and U+2066 to U+2069 (e2 81 a6..a9).
+ */
+static bool is_bidi_sequence(const unsigned char *bytes, size_t size)
+{
+	return size == 3 && bytes[0] == 0xe2 &&
+	       ((bytes[1] == 0x80 && bytes[2] >= 0xaa && bytes[2] <= 0xae) ||
+		(bytes[1] == 0x81 && bytes[2] >= 0xa6 && bytes[2] <= 0xa9));
+}
+
 /* The reference escaper: what protocol.h says, byte by byte. */
 static size_t reference_escape(const char *in, size_t length, char *out)
 {
@@ -649,7 +660,8 @@ static size_t reference_escape(const char *in, size_t length, char *out)
 		} else if ((c >= 0x20 && c <= 0x7e) || c == '\n' || c == '\t') {
 			out[written++] = (char)c;
 			i++;
-		} else if (size > 0 && !is_c1_sequence(bytes + i, size)) {
+		} else if (size > 0 && !is_c1_sequence(bytes + i, size) &&
+			   !is_bidi_sequence(bytes + i, size)) {
 			memcpy(out + written, bytes + i, size);
 			written += size;
 			i += size;
@@ -1005,7 +1017,8 @@ static void test_escape_random(void **state)
 
 static void test_challenge_round_trip(void **state)
 {
-	static const char *const tokens[] = {"9f3c0a1e", "00000000", "ffffffff", "0123abcd"};
+	static const char *const tokens[] = {"9f3c0a1e5d7b2468", "0000000000000000", "ffffffffffffffff",
+						    "0123abcd4567ef89"};
 	(void)state;
 
 	for (size_t t = 0; t < sizeof tokens / sizeof tokens[0]; t++) {
@@ -1033,14 +1046,14 @@ static void test_challenge_round_trip(void **state)
 /* The challenge fits exactly, or gives 0, never writing past SIZE. */
 static void test_challenge_sizes(void **state)
 {
-	static const char expected[] = "send \"/join 9f3c0a1e\" to join\n";
+	static const char expected[] = "send \"/join 9f3c0a1e5d7b2468\" to join\n";
 	size_t length = sizeof expected - 1;
 	char buffer[sizeof expected + GUARD];
 	(void)state;
 
 	for (size_t size = 1; size <= sizeof expected + 2; size++) {
 		memset(buffer, GUARD_BYTE, sizeof buffer);
-		size_t written = chat_challenge("9f3c0a1e", buffer, size);
+		size_t written = chat_challenge("9f3c0a1e5d7b2468", buffer, size);
 		if (size > length) {
 			assert_int_equal(written, length);
 			assert_string_equal(buffer, expected);
@@ -1075,47 +1088,47 @@ static void test_challenge_rejects(void **state)
 	CHECK_NOT_CHALLENGE("hello, world\n");
 	/* Tokens of the wrong length. */
 	CHECK_NOT_CHALLENGE("send \"/join \" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e0\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e9f3c0a1e\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b246\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b24680\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b24689f3c0a1e5d7b2468\" to join\n");
 	/* Not lower-case hex. */
-	CHECK_NOT_CHALLENGE("send \"/join 9F3C0A1E\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1E\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1g\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c 0a1\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1\0\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1\x1b\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1\xc3\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1/\" to join\n"); /* '0' - 1 */
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1:\" to join\n"); /* '9' + 1 */
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1`\" to join\n"); /* 'a' - 1 */
+	CHECK_NOT_CHALLENGE("send \"/join 9F3C0A1E5D7B2468\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b246E\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b246g\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e 5d7b246\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b246\0\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b246\x1b\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b246\xc3\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b246/\" to join\n"); /* '0' - 1 */
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b246:\" to join\n"); /* '9' + 1 */
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b246`\" to join\n"); /* 'a' - 1 */
 	/* The line end: missing, doubled, or another one. */
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e\" to join");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e\" to join\n\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e\" to join\r\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e\" to join\r");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b2468\" to join");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b2468\" to join\n\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b2468\" to join\r\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b2468\" to join\r");
 	/* Text around it, or the words changed. */
-	CHECK_NOT_CHALLENGE("x send \"/join 9f3c0a1e\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e\" to join\nhi");
-	CHECK_NOT_CHALLENGE("bob>> send \"/join 9f3c0a1e\" to join\n");
-	CHECK_NOT_CHALLENGE("Send \"/join 9f3c0a1e\" to join\n");
+	CHECK_NOT_CHALLENGE("x send \"/join 9f3c0a1e5d7b2468\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b2468\" to join\nhi");
+	CHECK_NOT_CHALLENGE("bob>> send \"/join 9f3c0a1e5d7b2468\" to join\n");
+	CHECK_NOT_CHALLENGE("Send \"/join 9f3c0a1e5d7b2468\" to join\n");
 	CHECK_NOT_CHALLENGE("send '/join 9f3c0a1e' to join\n");
-	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e\" to joi\n\n");
-	CHECK_NOT_CHALLENGE("send \"/join  9f3c0a1e\" to join\n");
-	CHECK_NOT_CHALLENGE("send \"/nick 9f3c0a1e\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/join 9f3c0a1e5d7b2468\" to joi\n\n");
+	CHECK_NOT_CHALLENGE("send \"/join  9f3c0a1e5d7b2468\" to join\n");
+	CHECK_NOT_CHALLENGE("send \"/nick 9f3c0a1e5d7b2468\" to join\n");
 }
 
 /* Only LENGTH bytes are read: a challenge followed by more bytes in memory still counts. */
 static void test_challenge_by_length(void **state)
 {
-	static const char data[] = "send \"/join 0a1b2c3d\" to join\ntrailing bytes";
+	static const char data[] = "send \"/join 0a1b2c3d4e5f6a7b\" to join\ntrailing bytes";
 	char token[CHAT_TOKEN_LENGTH + 1];
 	(void)state;
 
-	assert_true(chat_challenge_token(data, 30, token));
-	assert_string_equal(token, "0a1b2c3d");
-	assert_false(chat_challenge_token(data, 31, token));
-	assert_false(chat_challenge_token(data, 29, token));
+	assert_true(chat_challenge_token(data, 38, token));
+	assert_string_equal(token, "0a1b2c3d4e5f6a7b");
+	assert_false(chat_challenge_token(data, 39, token));
+	assert_false(chat_challenge_token(data, 37, token));
 }
 
 /* ---- the welcome line ---- */
@@ -1260,10 +1273,28 @@ static void test_text_valid(void **state)
 	assert_true(chat_text_valid("ok\xff", 2));
 }
 
+/* Bidirectional overrides and isolates would make text read other than it is: escaped. */
+static void test_escape_bidi(void **state)
+{
+	(void)state;
+	char out[CHAT_ESCAPE_SIZE(64)];
+	static const char override[] = "a\xe2\x80\xae" "b";   /* U+202E RIGHT-TO-LEFT OVERRIDE */
+	chat_escape(override, sizeof override - 1, out);
+	assert_string_equal(out, "a\\xe2\\x80\\xaeb");
+	static const char isolate[] = "\xe2\x81\xa6x\xe2\x81\xa9"; /* U+2066 ... U+2069 */
+	chat_escape(isolate, sizeof isolate - 1, out);
+	assert_string_equal(out, "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");
+	/* Their neighbours are ordinary text: U+2029 and U+202F, U+2065 and U+206A. */
+	static const char neighbours[] = "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa";
+	chat_escape(neighbours, sizeof neighbours - 1, out);
+	assert_string_equal(out, neighbours);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_valid),
+		cmocka_unit_test(test_escape_bidi),
 		cmocka_unit_test(test_parse_commands),
 		cmocka_unit_test(test_parse_trims_blanks),
 		cmocka_unit_test(test_parse_unknown),
