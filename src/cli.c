@@ -3,9 +3,14 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sysexits.h>
+
+#include "lib/addr.h"
 
 void cli_error(const char *format, ...)
 {
@@ -23,4 +28,32 @@ int cli_usage_error(const char *command, const char *message)
 {
 	cli_error("%s %s (try '%s %s --help')", command, message, FORKNET_NAME, command);
 	return EX_USAGE;
+}
+
+int cli_host_port(const char *command, int count, char **args, const char **host,
+		  uint16_t *port)
+{
+	char message[256];
+
+	if (count != 2) {
+		snprintf(message, sizeof message, "HOST PORT: got %d argument%s, needs 2", count,
+			 count == 1 ? "" : "s");
+		return cli_usage_error(command, message);
+	}
+	if (addr_host_kind(args[0]) == HOST_INVALID) {
+		snprintf(message, sizeof message, "'%s': not an IP address or host name", args[0]);
+		return cli_usage_error(command, message);
+	}
+	if (addr_parse_port(args[1], port) != 0 || *port == 0) {
+		snprintf(message, sizeof message, "port '%s': not a port (1-65535)", args[1]);
+		return cli_usage_error(command, message);
+	}
+	*host = args[0];
+	return 0;
+}
+
+int cli_resolve_failed(const char *host, int code)
+{
+	cli_error("resolve %s: %s", host, code == EAI_SYSTEM ? strerror(errno) : gai_strerror(code));
+	return code == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST;
 }

@@ -6,6 +6,8 @@
 #ifndef FORKNET_CLI_H
 #define FORKNET_CLI_H
 
+#include <stdint.h>
+
 #define FORKNET_NAME "forknet"
 
 /* The commands; each takes its own name as ARGV[0] and returns an exit status. */
@@ -22,5 +24,16 @@ void cli_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
  * EX_USAGE, for "return cli_usage_error(...)".
  */
 int cli_usage_error(const char *command, const char *message);
+
+/*
+ * For the clients: checks that the COUNT arguments left in ARGS are HOST
+ * and PORT (1-65535), and sets *HOST and *PORT. Returns 0, or EX_USAGE after
+ * the usage error is printed.
+ */
+int cli_host_port(const char *command, int count, char **args, const char **host,
+		  uint16_t *port);
+
+/* Reports that HOST did not resolve (getaddrinfo's CODE); returns the exit status for it. */
+int cli_resolve_failed(const char *host, int code);
 
 #endif

@@ -21,7 +21,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -32,6 +31,7 @@
 #include "../lib/children.h"
 #include "../lib/io.h"
 #include "../lib/options.h"
+#include "../lib/process.h"
 #include "../lib/sig.h"
 #include "../lib/sock.h"
 #include "endline.h"
@@ -64,9 +64,7 @@ static int connect_host(const char *host, uint16_t port, int timeout_ms, struct 
 
 	int lookup = addr_resolve(host, port, SOCK_STREAM, false, addresses, MAX_ADDRESSES, &count);
 	if (lookup != 0) {
-		cli_error("resolve %s: %s", host,
-			  lookup == EAI_SYSTEM ? strerror(errno) : gai_strerror(lookup));
-		*status = lookup == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST;
+		*status = cli_resolve_failed(host, lookup);
 		return -1;
 	}
 	int error = 0;
@@ -127,15 +125,9 @@ static int send_input(int sock, const char *server)
 	return EX_OK;
 }
 
-/* The writer's process, after fork. Never returns. */
-static void run_writer(int sock, const char *server, pid_t parent)
+/* The writer's process, after process_fork. Never returns. */
+static void run_writer(int sock, const char *server)
 {
-	if (sig_reset() != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
-		cli_error("writer setup: %s", strerror(errno));
-		_exit(EX_OSERR);
-	}
-	if (getppid() != parent)
-		_exit(EX_OSERR); /* the reader died before prctl took effect */
 	/* A server that resets the connection should give EPIPE, not a silent SIGPIPE death. */
 	if (sig_set(SIGPIPE, SIG_IGN) != 0) {
 		cli_error("sigaction SIGPIPE: %s", strerror(errno));
@@ -147,13 +139,10 @@ static void run_writer(int sock, const char *server, pid_t parent)
 /* Waits for the writer to end; returns 0 with its wait STATUS, or -1 (reported). */
 static int reap_writer(pid_t writer, int *status)
 {
-	while (waitpid(writer, status, 0) < 0) {
-		if (errno != EINTR) {
-			cli_error("waitpid %ld: %s", (long)writer, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
+	if (process_wait(writer, status) == 0)
+		return 0;
+	cli_error("waitpid %ld: %s", (long)writer, strerror(errno));
+	return -1;
 }
 
 /* Stops the writer (SIGCONT too, in case it was stopped) and reaps it. */
@@ -161,9 +150,8 @@ static void stop_writer(pid_t writer)
 {
 	int status;
 
-	if (kill(writer, SIGTERM) != 0 || kill(writer, SIGCONT) != 0)
-		cli_error("kill %ld: %s", (long)writer, strerror(errno));
-	(void)reap_writer(writer, &status); /* reported there; the writer's end is all we want */
+	if (process_stop(writer, &status) != 0)
+		cli_error("stopping process %ld: %s", (long)writer, strerror(errno));
 }
 
 /*
@@ -276,22 +264,11 @@ int echo_client_main(int argc, char **argv)
 			return cli_usage_error(COMMAND, message);
 		}
 	}
-	if (argc - optind != 2) {
-		int given = argc - optind;
-		snprintf(message, sizeof message, "HOST PORT: got %d argument%s, needs 2", given,
-			 given == 1 ? "" : "s");
-		return cli_usage_error(COMMAND, message);
-	}
-	const char *host = argv[optind];
+	const char *host;
 	uint16_t port;
-	if (addr_host_kind(host) == HOST_INVALID) {
-		snprintf(message, sizeof message, "'%s': not an IP address or host name", host);
-		return cli_usage_error(COMMAND, message);
-	}
-	if (addr_parse_port(argv[optind + 1], &port) != 0 || port == 0) {
-		snprintf(message, sizeof message, "port '%s': not a port (1-65535)", argv[optind + 1]);
-		return cli_usage_error(COMMAND, message);
-	}
+	int usage = cli_host_port(COMMAND, argc - optind, argv + optind, &host, &port);
+	if (usage != 0)
+		return usage;
 
 	struct address server;
 	char server_text[ADDRESS_TEXT_MAX];
@@ -303,23 +280,16 @@ int echo_client_main(int argc, char **argv)
 
 	static const int caught[] = {SIGCHLD};
 	int signal_fd = sig_catch(caught, 1);
-	sigset_t saved_mask;
-	if (signal_fd < 0 || sig_block_all(&saved_mask) != 0) {
-		cli_error("signal setup: %s", strerror(errno));
+	if (signal_fd < 0) {
+		cli_error("catching signals: %s", strerror(errno));
 		(void)close(sock); /* exiting anyway */
 		return EX_OSERR;
 	}
-	pid_t parent = getpid();
-	pid_t writer = fork();
+	pid_t writer = process_fork();
 	if (writer == 0)
-		run_writer(sock, server_text, parent);
-	int fork_errno = errno;
-	if (sig_restore(&saved_mask) != 0) {
-		cli_error("sigprocmask: %s", strerror(errno));
-		return EX_OSERR;
-	}
+		run_writer(sock, server_text);
 	if (writer < 0) {
-		cli_error("fork: %s", strerror(fork_errno));
+		cli_error("fork: %s", strerror(errno));
 		(void)close(sock);
 		return EX_OSERR;
 	}

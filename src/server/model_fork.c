@@ -25,7 +25,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -33,6 +32,7 @@
 #include "../lib/children.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
+#include "../lib/process.h"
 #include "../lib/sig.h"
 #include "server.h"
 
@@ -92,18 +92,15 @@ static bool handle_signals(struct fork_server *fs)
 	return server_handle_signals(fs->server, reap_callback, fs);
 }
 
-/* The child's side of fork(): serve the connection and exit. Never returns. */
-static void run_child(struct server *server, struct connection *conn, pid_t parent)
+/*
+ * The child's side of fork(): serve the connection and exit. Never returns.
+ * process_fork has reset the signals and tied the child to the server's life
+ * (PR_SET_PDEATHSIG: a server killed with SIGKILL leaves no orphan). SIGPIPE
+ * stays ignored: a vanished client then shows up as EPIPE, which the service
+ * logs.
+ */
+static void run_child(struct server *server, struct connection *conn)
 {
-	/*
-	 * Signals are still blocked (see spawn): put back the default actions, so
-	 * SIGTERM ends this child, and only then unblock. SIGPIPE stays ignored:
-	 * a vanished client then shows up as EPIPE, which the service logs.
-	 */
-	if (sig_reset() != 0) {
-		log_error("child: resetting signals: %s", strerror(errno));
-		_exit(EX_OSERR);
-	}
 	/*
 	 * Ctrl-C in a terminal sends SIGINT to the whole process group, children
 	 * included. Ignoring it here lets the parent stop them in order (SIGTERM,
@@ -113,13 +110,6 @@ static void run_child(struct server *server, struct connection *conn, pid_t pare
 		log_error("child: ignoring SIGINT: %s", strerror(errno));
 		_exit(EX_OSERR);
 	}
-	/* If the server dies without stopping us (kill -9), do not linger as an orphan. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
-		log_error("child: prctl PR_SET_PDEATHSIG: %s", strerror(errno));
-		_exit(EX_OSERR);
-	}
-	if (getppid() != parent)
-		_exit(EX_OSERR); /* the server died before prctl took effect */
 	/* The listening sockets are the parent's business. */
 	if (listeners_close(&server->listeners) != 0)
 		log_warning("child: close listening socket: %s", strerror(errno));
@@ -135,34 +125,16 @@ static void spawn(struct fork_server *fs, int fd, const struct address *peer)
 	struct child *slot = children_next_slot(&fs->children); /* not NULL: the caller checked */
 	struct connection conn = {.fd = fd, .peer = *peer, .bytes = slot->bytes, .cancel_fd = -1};
 	char address[ADDRESS_TEXT_MAX];
-	sigset_t saved_mask;
-
-	/*
-	 * Block all signals across fork(): a signal arriving in the child before
-	 * it resets its handlers would otherwise run the parent's handler there
-	 * and be lost. Once reset and unblocked, the child gets it with its
-	 * default action.
-	 */
-	if (sig_block_all(&saved_mask) != 0) {
-		const char *why = strerror(errno); /* before addr_format, which may change errno */
-		log_error("sigprocmask: %s; closing connection from %s", why,
-			  addr_format(peer, address, sizeof address));
-		(void)close(fd); /* the connection is dropped either way */
-		return;
-	}
-	pid_t parent = getpid();
 	struct timespec started = clock_now();
-	pid_t pid = fork();
-	if (pid == 0)
-		run_child(fs->server, &conn, parent);
-	int fork_errno = errno;
-	if (sig_restore(&saved_mask) != 0)
-		log_error("sigprocmask: %s", strerror(errno));
 
+	pid_t pid = process_fork();
+	if (pid == 0)
+		run_child(fs->server, &conn);
 	if (pid < 0) {
 		char why[ADDRESS_TEXT_MAX + 96];
+		const char *reason = strerror(errno); /* before addr_format, which may change errno */
 		snprintf(why, sizeof why, "fork for client %s: %s; connection closed",
-			 addr_format(peer, address, sizeof address), strerror(fork_errno));
+			 addr_format(peer, address, sizeof address), reason);
 		if (close(fd) != 0)
 			log_warning("close: %s", strerror(errno));
 		server_pause(fs->server, why);

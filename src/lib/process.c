@@ -1,0 +1,61 @@
+/*
+ * process: dependent children. See process.h.
+ */
+#include "process.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "sig.h"
+
+pid_t process_fork(void)
+{
+	sigset_t saved;
+	pid_t parent = getpid();
+
+	if (sig_block_all(&saved) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		/*
+		 * Put back the default actions, then unblock (sig_reset does both):
+		 * a signal that came in between is delivered now, with its default
+		 * action, instead of running a handler meant for the parent.
+		 */
+		if (sig_reset() != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+			_exit(EX_OSERR);
+		if (getppid() != parent)
+			_exit(EX_OSERR); /* the parent died before PR_SET_PDEATHSIG took effect */
+		return 0;
+	}
+	int fork_errno = errno;
+	/*
+	 * Restoring a mask sigprocmask itself returned cannot fail; were it to,
+	 * the child exists all the same, so its pid is what the caller needs.
+	 */
+	if (sig_restore(&saved) != 0 && pid < 0)
+		fork_errno = errno;
+	errno = fork_errno;
+	return pid;
+}
+
+int process_wait(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+int process_stop(pid_t pid, int *status)
+{
+	/* A zombie still has its pid, so these succeed until the child is reaped. */
+	if (kill(pid, SIGTERM) != 0 || kill(pid, SIGCONT) != 0)
+		return -1;
+	return process_wait(pid, status);
+}
