@@ -28,7 +28,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -40,6 +39,7 @@
 #include "../lib/clock.h"
 #include "../lib/io.h"
 #include "../lib/options.h"
+#include "../lib/process.h"
 #include "../lib/sig.h"
 #include "protocol.h"
 
@@ -91,8 +91,8 @@ static int show(const char *data, size_t length)
 /*
  * Joins through SOCK: /join, the challenge, the welcome. Returns 0 with
  * *IDLE_TIMEOUT from the welcome, or an exit status; on failure *ERROR is
- * errno (0 for no answer), for the caller's message. A "! ..." refusal from
- * the server is shown as it is.
+ * errno (0 for no answer; -1 when the failure was reported here), for the
+ * caller's message. A "! ..." refusal from the server is shown as it is.
  */
 static int join(int sock, struct timespec deadline, unsigned long *idle_timeout, int *error)
 {
@@ -134,7 +134,13 @@ static int join(int sock, struct timespec deadline, unsigned long *idle_timeout,
 				return EX_UNAVAILABLE;
 			}
 		} else if (chat_welcome_timeout(datagram, (size_t)length, idle_timeout)) {
-			return show(datagram, (size_t)length) == 0 ? EX_OK : EX_IOERR;
+			if (show(datagram, (size_t)length) == 0)
+				return EX_OK;
+			/* Joined, but nowhere to show the chat: say why, and leave at once. */
+			cli_error("write standard output: %s", strerror(errno));
+			(void)send_text(sock, "/quit\n", 6);
+			*error = -1; /* reported */
+			return EX_IOERR;
 		} else if (length > 0 && datagram[0] == '!') {
 			(void)show(datagram, (size_t)length); /* e.g. "! server full": the reason, as said */
 			return EX_UNAVAILABLE;
@@ -152,9 +158,7 @@ static int connect_and_join(const char *host, uint16_t port, int timeout_seconds
 	int lookup = addr_resolve(host, port, SOCK_DGRAM, false, addresses, MAX_ADDRESSES, &count);
 
 	if (lookup != 0) {
-		cli_error("resolve %s: %s", host,
-			  lookup == EAI_SYSTEM ? strerror(errno) : gai_strerror(lookup));
-		*status = lookup == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST;
+		*status = cli_resolve_failed(host, lookup);
 		return -1;
 	}
 	struct timespec deadline = clock_after(clock_now(), (long)timeout_seconds * 1000);
@@ -179,61 +183,108 @@ static int connect_and_join(const char *host, uint16_t port, int timeout_seconds
 			break;
 	}
 	addr_format(server, text, sizeof text);
-	if (error != 0)
+	if (error > 0)
 		cli_error("join %s: %s", text, strerror(error));
-	else if (*status == EX_UNAVAILABLE && clock_ms_until(deadline) == 0)
+	else if (error == 0 && clock_ms_until(deadline) == 0)
 		cli_error("join %s: no answer within %d s", text, timeout_seconds);
-	else if (*status == EX_UNAVAILABLE)
+	else if (error == 0)
 		cli_error("join %s: refused by the server", text);
+	/* error < 0: reported where it happened */
 	return -1;
 }
 
 /*
- * The child: print what arrives, ping the server, answer a challenge should
- * the server have forgotten us. Returns an exit status.
+ * The receiver's exit statuses that the parent reads: EX_OK (the server said
+ * bye or is shutting down), EX_UNAVAILABLE (the server is gone: reported),
+ * EX_IOERR and EX_OSERR (reported), and this one, private to the two
+ * processes: standard output went away (a pipe closed by its reader), which
+ * ends the session quietly, as it would end a filter.
  */
-static int receive(int sock, const char *server, unsigned long idle_timeout)
+#define RECEIVER_OUTPUT_CLOSED 3
+
+/* What the receiver needs to know. */
+struct receiver {
+	int sock;
+	const char *server;       /* "ADDR:PORT", for messages */
+	const char *name;         /* to take again after a rejoin, or NULL */
+	unsigned long idle_timeout;
+};
+
+/*
+ * Reports a condition that ends the receiver and returns STATUS. SIGTERM is
+ * blocked first: the parent may be stopping us for the same cause, and the
+ * report must be made whole, once, and reach the parent as our exit status.
+ */
+static int receiver_fails(int status, const char *action, const char *object, const char *why)
+{
+	sigset_t term;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	(void)sigprocmask(SIG_BLOCK, &term, NULL); /* cannot fail with a valid set */
+	cli_error("%s %s: %s", action, object, why);
+	return status;
+}
+
+/*
+ * The child: print what arrives, ping the server, answer a challenge should
+ * the server have forgotten us (it restarted, or we were silent too long).
+ * Returns an exit status (see RECEIVER_OUTPUT_CLOSED).
+ */
+static int receive(const struct receiver *r)
 {
 	/* A third of the server's patience: two pings may be lost before it forgets us. */
-	long ping_ms = idle_timeout >= 3 ? (long)idle_timeout * 1000 / 3 : 1000;
+	long ping_ms = r->idle_timeout >= 3 ? (long)r->idle_timeout * 1000 / 3 : 1000;
 	struct timespec next_ping = clock_after(clock_now(), ping_ms);
 	char token[CHAT_TOKEN_LENGTH + 1], answer[CHAT_TOKEN_LENGTH + 8];
+	unsigned long ignored;
+	bool rejoining = false;
 
 	for (;;) {
-		struct pollfd pfd = {.fd = sock, .events = POLLIN};
-		int ready = poll(&pfd, 1, clock_ms_until(next_ping));
-		if (ready < 0 && errno != EINTR) {
-			cli_error("poll: %s", strerror(errno));
-			return EX_OSERR;
-		}
-		if (ready == 0) {
-			if (send_text(sock, "/ping\n", 6) != 0 && errno != ECONNREFUSED) {
-				cli_error("send to %s: %s", server, strerror(errno));
-				return EX_IOERR;
-			}
+		/* Due pings go out whatever arrives: a busy socket must not starve them. */
+		if (clock_ms_until(next_ping) == 0) {
+			if (send_text(r->sock, "/ping\n", 6) != 0 && errno != ECONNREFUSED)
+				return receiver_fails(EX_IOERR, "send to", r->server, strerror(errno));
 			next_ping = clock_after(clock_now(), ping_ms);
-			continue;
 		}
-		if (ready < 0)
+		struct pollfd pfd = {.fd = r->sock, .events = POLLIN};
+		int ready = poll(&pfd, 1, clock_ms_until(next_ping));
+		if (ready < 0 && errno != EINTR)
+			return receiver_fails(EX_OSERR, "poll", r->server, strerror(errno));
+		if (ready <= 0)
 			continue;
-		ssize_t length = recv(sock, datagram, CHAT_DATAGRAM_MAX, 0);
+		ssize_t length = recv(r->sock, datagram, CHAT_DATAGRAM_MAX, MSG_DONTWAIT);
 		if (length < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			cli_error("connection to %s: %s", server,
-				  errno == ECONNREFUSED ? "the server is gone" : strerror(errno));
-			return errno == ECONNREFUSED ? EX_UNAVAILABLE : EX_IOERR;
+			if (errno == ECONNREFUSED)
+				return receiver_fails(EX_UNAVAILABLE, "connection to", r->server,
+						      "the server is gone");
+			return receiver_fails(EX_IOERR, "receive from", r->server,
+					      strerror(errno));
 		}
 		if (chat_challenge_token(datagram, (size_t)length, token)) {
-			/* The server no longer knows us (it restarted, or we were idle): join again. */
 			int size = snprintf(answer, sizeof answer, "/join %s\n", token);
-			if (send_text(sock, answer, (size_t)size) != 0)
-				cli_error("send to %s: %s", server, strerror(errno));
+			if (send_text(r->sock, answer, (size_t)size) != 0 && errno != ECONNREFUSED)
+				return receiver_fails(EX_IOERR, "send to", r->server,
+						      strerror(errno));
+			rejoining = true;
 			continue;
 		}
+		if (rejoining && chat_welcome_timeout(datagram, (size_t)length, &ignored)) {
+			rejoining = false;
+			cli_error("joined %s again (the server had forgotten this client); a line "
+				  "sent meanwhile may be lost",
+				  r->server);
+			if (r->name != NULL) {
+				int size = snprintf(answer, sizeof answer, "/nick %s\n", r->name);
+				(void)send_text(r->sock, answer, (size_t)size); /* a lost one: we stay unnamed */
+			}
+		}
 		if (show(datagram, (size_t)length) != 0) {
-			cli_error("write standard output: %s", strerror(errno));
-			return EX_IOERR;
+			if (errno == EPIPE)
+				return RECEIVER_OUTPUT_CLOSED;
+			return receiver_fails(EX_IOERR, "write", "standard output",
+					      strerror(errno));
 		}
 		/* The server's answer to our /quit comes after all its earlier replies: done. */
 		static const char bye[] = "* bye\n";
@@ -244,17 +295,29 @@ static int receive(int sock, const char *server, unsigned long idle_timeout)
 	}
 }
 
-/* The child's process after fork. Never returns. */
-static void run_receiver(int sock, const char *server, unsigned long idle_timeout, pid_t parent)
+/* The receiver's process, after process_fork. Never returns. */
+static void run_receiver(const struct receiver *r)
 {
-	if (sig_reset() != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+	/*
+	 * SIGPIPE: a closed output shows as EPIPE, to end quietly. SIGINT and
+	 * SIGHUP reach the whole process group from a terminal; the parent
+	 * handles them and stops this process in order.
+	 */
+	if (sig_set(SIGPIPE, SIG_IGN) != 0 || sig_set(SIGINT, SIG_IGN) != 0 ||
+	    sig_set(SIGHUP, SIG_IGN) != 0) {
 		cli_error("receiver setup: %s", strerror(errno));
 		_exit(EX_OSERR);
 	}
-	if (getppid() != parent)
-		_exit(EX_OSERR); /* the parent died before prctl took effect */
-	_exit(receive(sock, server, idle_timeout));
+	_exit(receive(r));
 }
+
+/* How the parent's part of the session ended. */
+enum session_end {
+	SESSION_LEAVE,          /* END, /quit, end of input, or SIGINT/SIGTERM/SIGHUP */
+	SESSION_RECEIVER_ENDED, /* the receiver ended first: its status says why */
+	SESSION_SERVER_GONE,    /* a send was refused: nothing listens there any more */
+	SESSION_FAILED,         /* reading standard input failed (reported) */
+};
 
 /* True if LINE (LENGTH bytes, no line end) ends the session. */
 static bool is_goodbye(const char *line, size_t length)
@@ -265,68 +328,86 @@ static bool is_goodbye(const char *line, size_t length)
 }
 
 /*
- * The parent: each line of standard input as one datagram, until END, /quit,
- * the end of input, or the child's end. Returns -1 when the session should
- * end normally, or an exit status (reported) when it failed.
+ * Sends the finished lines in LINE[0..*HELD) (all of it when AT_END or when it
+ * is full), keeping an unfinished line. Returns SESSION_LEAVE at a goodbye,
+ * SESSION_SERVER_GONE on ECONNREFUSED, or -1 to go on; *STATUS gets an exit
+ * status for any other send failure (reported).
  */
-static int send_lines(int sock, int signal_fd, pid_t receiver, const char *server,
-		      int *receiver_status)
+static int send_finished_lines(int sock, char *line, size_t size, size_t *held, bool at_end,
+			       const char *server, int *status)
+{
+	size_t start = 0;
+
+	while (start < *held) {
+		char *newline = memchr(line + start, '\n', *held - start);
+		size_t end = newline != NULL ? (size_t)(newline - line) : *held;
+		if (newline == NULL && *held < size && !at_end)
+			break; /* an unfinished line: wait for the rest */
+		if (is_goodbye(line + start, end - start))
+			return SESSION_LEAVE;
+		/* An empty line says nothing: no datagram for it. */
+		if (end > start && send_text(sock, line + start, end - start) != 0) {
+			if (errno == ECONNREFUSED)
+				return SESSION_SERVER_GONE;
+			cli_error("send to %s: %s", server, strerror(errno));
+			*status = EX_IOERR;
+			return SESSION_FAILED;
+		}
+		start = newline != NULL ? end + 1 : end;
+	}
+	memmove(line, line + start, *held - start);
+	*held -= start;
+	return -1;
+}
+
+/*
+ * The parent: each line of standard input as one datagram, until END, /quit,
+ * the end of input, a stop signal, or the receiver's end. Sets
+ * *RECEIVER_STATUS when the receiver ended, *STATUS on failure.
+ */
+static enum session_end send_lines(int sock, int signal_fd, pid_t receiver, const char *server,
+				   int *receiver_status, int *status)
 {
 	static char line[CHAT_DATAGRAM_MAX];
 	size_t held = 0; /* bytes of an unfinished line */
-	bool at_end = false;
 
-	while (!at_end) {
+	for (;;) {
 		struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
 					{.fd = signal_fd, .events = POLLIN}};
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			cli_error("poll: %s", strerror(errno));
-			return EX_OSERR;
+			*status = EX_OSERR;
+			return SESSION_FAILED;
 		}
 		if (fds[1].revents != 0) {
+			bool leave = false;
+			int signo;
 			sig_drain();
-			while (sig_next() != 0)
-				; /* only SIGCHLD is caught */
+			while ((signo = sig_next()) != 0)
+				leave = leave || signo != SIGCHLD;
 			if (waitpid(receiver, receiver_status, WNOHANG) == receiver)
-				return -2; /* the receiver ended: the session is over */
+				return SESSION_RECEIVER_ENDED;
+			if (leave)
+				return SESSION_LEAVE; /* SIGINT, SIGTERM or SIGHUP: leave as at END */
 		}
 		if (fds[0].revents == 0)
 			continue;
 		ssize_t count = io_read(STDIN_FILENO, line + held, sizeof line - held, -1);
 		if (count < 0) {
 			cli_error("read standard input: %s", strerror(errno));
-			return EX_IOERR;
+			*status = EX_IOERR;
+			return SESSION_FAILED;
 		}
-		if (count == 0)
-			at_end = true;
 		held += (size_t)count;
-
-		/* Send every finished line; a line that fills the buffer goes out as it is. */
-		size_t start = 0;
-		for (;;) {
-			char *newline = memchr(line + start, '\n', held - start);
-			size_t end = newline != NULL ? (size_t)(newline - line) : held;
-			bool whole = newline != NULL || held == sizeof line || (at_end && end > start);
-			if (!whole)
-				break;
-			if (is_goodbye(line + start, end - start))
-				return -1;
-			/* An empty line says nothing: no datagram for it. */
-			if (end > start && send_text(sock, line + start, end - start) != 0) {
-				cli_error("send to %s: %s", server,
-					  errno == ECONNREFUSED ? "the server is gone" : strerror(errno));
-				return errno == ECONNREFUSED ? EX_UNAVAILABLE : EX_IOERR;
-			}
-			start = newline != NULL ? end + 1 : end;
-			if (start >= held)
-				break;
-		}
-		memmove(line, line + start, held - start);
-		held -= start;
+		int end = send_finished_lines(sock, line, sizeof line, &held, count == 0, server,
+					      status);
+		if (end >= 0)
+			return (enum session_end)end;
+		if (count == 0)
+			return SESSION_LEAVE; /* end of input */
 	}
-	return -1;
 }
 
 /*
@@ -344,13 +425,32 @@ static void stop_receiver(pid_t receiver, int signal_fd, int *status)
 		if (poll(&pfd, 1, clock_ms_until(deadline)) > 0) {
 			sig_drain();
 			while (sig_next() != 0)
-				; /* SIGCHLD: waitpid above says whose */
+				; /* SIGCHLD: waitpid above says whose; a second Ctrl-C changes nothing */
 		}
 	}
-	if (kill(receiver, SIGTERM) != 0 || kill(receiver, SIGCONT) != 0)
-		cli_error("kill %ld: %s", (long)receiver, strerror(errno));
-	while (waitpid(receiver, status, 0) < 0 && errno == EINTR)
-		;
+	if (process_stop(receiver, status) != 0)
+		cli_error("stopping process %ld: %s", (long)receiver, strerror(errno));
+}
+
+/*
+ * The exit status of a session whose receiver ended with STATUS first (it
+ * has reported any failure itself).
+ */
+static int receiver_ended(int sock, pid_t receiver, int status)
+{
+	char how[64];
+
+	if (!WIFEXITED(status)) {
+		cli_error("receiving process %ld: %s", (long)receiver,
+			  children_status_text(status, how, sizeof how));
+		return EX_OSERR;
+	}
+	if (WEXITSTATUS(status) == RECEIVER_OUTPUT_CLOSED) {
+		/* No one reads us any more: leave the chat, quietly. */
+		(void)send_text(sock, "/quit\n", 6); /* the server may be gone: fine */
+		return EX_OK;
+	}
+	return WEXITSTATUS(status);
 }
 
 int chat_client_main(int argc, char **argv)
@@ -391,22 +491,11 @@ int chat_client_main(int argc, char **argv)
 			return cli_usage_error(COMMAND, message);
 		}
 	}
-	if (argc - optind != 2) {
-		int given = argc - optind;
-		snprintf(message, sizeof message, "HOST PORT: got %d argument%s, needs 2", given,
-			 given == 1 ? "" : "s");
-		return cli_usage_error(COMMAND, message);
-	}
-	const char *host = argv[optind];
+	const char *host;
 	uint16_t port;
-	if (addr_host_kind(host) == HOST_INVALID) {
-		snprintf(message, sizeof message, "'%s': not an IP address or host name", host);
-		return cli_usage_error(COMMAND, message);
-	}
-	if (addr_parse_port(argv[optind + 1], &port) != 0 || port == 0) {
-		snprintf(message, sizeof message, "port '%s': not a port (1-65535)", argv[optind + 1]);
-		return cli_usage_error(COMMAND, message);
-	}
+	int usage = cli_host_port(COMMAND, argc - optind, argv + optind, &host, &port);
+	if (usage != 0)
+		return usage;
 
 	struct address server;
 	char server_text[ADDRESS_TEXT_MAX];
@@ -422,48 +511,51 @@ int chat_client_main(int argc, char **argv)
 			cli_error("send to %s: %s", server_text, strerror(errno));
 	}
 
-	static const int caught[] = {SIGCHLD};
-	int signal_fd = sig_catch(caught, 1);
-	sigset_t saved_mask;
-	if (signal_fd < 0 || sig_block_all(&saved_mask) != 0) {
-		cli_error("signal setup: %s", strerror(errno));
-		(void)close(sock); /* exiting anyway */
+	/* SIGINT, SIGTERM, SIGHUP: leave the chat properly, as END does. */
+	static const int caught[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP};
+	int signal_fd = sig_catch(caught, 4);
+	if (signal_fd < 0) {
+		cli_error("catching signals: %s", strerror(errno));
+		(void)send_text(sock, "/quit\n", 6); /* we had joined */
+		(void)close(sock);
 		return EX_OSERR;
 	}
-	pid_t parent = getpid();
-	pid_t receiver = fork();
+	struct receiver receiver_setup = {.sock = sock, .server = server_text, .name = name,
+					  .idle_timeout = idle_timeout};
+	pid_t receiver = process_fork();
 	if (receiver == 0)
-		run_receiver(sock, server_text, idle_timeout, parent);
-	int fork_errno = errno;
-	if (sig_restore(&saved_mask) != 0) {
-		cli_error("sigprocmask: %s", strerror(errno));
-		return EX_OSERR;
-	}
+		run_receiver(&receiver_setup);
 	if (receiver < 0) {
-		cli_error("fork: %s", strerror(fork_errno));
+		cli_error("fork: %s", strerror(errno));
+		(void)send_text(sock, "/quit\n", 6);
 		(void)close(sock);
 		return EX_OSERR;
 	}
 
 	int receiver_status = 0;
-	status = send_lines(sock, signal_fd, receiver, server_text, &receiver_status);
-	if (status == -2) {
-		/* The receiver ended first and has said why; its status is ours. */
-		char how[64];
-		if (WIFEXITED(receiver_status)) {
-			status = WEXITSTATUS(receiver_status);
-		} else {
-			cli_error("receiving process %ld: %s", (long)receiver,
-				  children_status_text(receiver_status, how, sizeof how));
-			status = EX_OSERR;
-		}
-	} else {
+	status = EX_OK;
+	switch (send_lines(sock, signal_fd, receiver, server_text, &receiver_status, &status)) {
+	case SESSION_RECEIVER_ENDED:
+		status = receiver_ended(sock, receiver, receiver_status);
+		break;
+	case SESSION_SERVER_GONE:
+		/* The receiver may have seen it too and said so; then it said it once for both. */
+		if (process_stop(receiver, &receiver_status) != 0)
+			cli_error("stopping process %ld: %s", (long)receiver, strerror(errno));
+		if (!(WIFEXITED(receiver_status) && WEXITSTATUS(receiver_status) == EX_UNAVAILABLE))
+			cli_error("connection to %s: the server is gone", server_text);
+		status = EX_UNAVAILABLE;
+		break;
+	case SESSION_LEAVE:
+	case SESSION_FAILED:
 		/* We leave: say so (the server may be gone already; that is fine), then end the receiver. */
-		if (send_text(sock, "/quit\n", 6) != 0 && errno != ECONNREFUSED && status < 0)
-			cli_error("send to %s: %s", server_text, strerror(errno));
+		(void)send_text(sock, "/quit\n", 6);
 		stop_receiver(receiver, signal_fd, &receiver_status);
-		if (status < 0)
-			status = EX_OK;
+		/* A receiver that failed while saying goodbye has reported it: its status counts. */
+		if (status == EX_OK && WIFEXITED(receiver_status) && WEXITSTATUS(receiver_status) != EX_OK &&
+		    WEXITSTATUS(receiver_status) != RECEIVER_OUTPUT_CLOSED)
+			status = WEXITSTATUS(receiver_status);
+		break;
 	}
 	if (close(sock) != 0 && status == EX_OK)
 		status = EX_IOERR;

@@ -1350,6 +1350,191 @@ static void test_names_ignore_case(void **state)
 	expect_running(server);
 }
 
+/* The next datagram for MEMBER must contain NEEDLE (for lines that carry a port the test cannot know). */
+static void expect_containing(const struct member *member, const char *needle)
+{
+	size_t length = receive(member);
+	if (strstr(datagram, needle) == NULL)
+		fail_msg("%s: expected a datagram with \"%s\", got %zu bytes \"%s\"", member->label,
+			 needle, length, datagram);
+}
+
+/* A client whose output is closed (`| head -1`) leaves the chat quietly: "left", not "timed out". */
+static void test_client_output_closed(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 1);
+	struct process *client = start_client(server->port, "alice", NULL);
+	struct output out = {.length = 0};
+	output_wait(client, &out, "* you are now alice\n");
+	expect_containing(&m, " joined\n");
+	close(client->stdout_fd);              /* as head does after its line */
+	client->stdout_fd = -1;
+	send_text(&m, "are you there?\n");     /* its write now fails with EPIPE */
+	expect_exit(client, 0);
+	expect_log(client, "");
+	/* Between the notices: "is now alice", then "alice left". */
+	receive(&m);
+	expect_text(&m, "* alice left\n");
+}
+
+/* A full disk as output: one error line, status 74, and the client left the chat. */
+static void test_client_output_full(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 1);
+	char port[16];
+	snprintf(port, sizeof port, "%u", server->port);
+	struct spawn_options options = {.stdin_pipe = true, .nproc_limit = -1,
+					.stdout_file = "/dev/full"};
+	struct process *client =
+		harness_spawn((const char *[]){"chat", "127.0.0.1", port, NULL}, &options);
+	expect_exit(client, 74);
+	expect_log(client, "forknet: write standard output: No space left on device\n");
+	receive(&m); /* joined */
+	receive(&m);
+	assert_non_null(strstr(datagram, " left\n"));
+}
+
+/* The server dies mid-session: exactly one error line, status 69, no process left. */
+static void test_client_server_dies(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 5; round++) {
+		struct process *server = start_chat_server("127.0.0.1", NULL);
+		struct process *client = start_client(server->port, NULL, NULL);
+		struct output out = {.length = 0};
+		output_wait(client, &out, "* welcome");
+		assert_int_equal(kill(server->pid, SIGKILL), 0);
+		assert_true(harness_wait_exit(server, T));
+		/* Lines keep coming: the parent's sends and the receiver both meet the closed port. */
+		for (int i = 0; i < 20 && !harness_wait_exit(client, 10); i++)
+			if (write(client->stdin_fd, "anyone?\n", 8) != 8)
+				break;
+		expect_exit(client, 69);
+		char expected[96];
+		snprintf(expected, sizeof expected,
+			 "forknet: connection to 127.0.0.1:%u: the server is gone\n", server->port);
+		expect_log(client, expected);
+	}
+}
+
+/* Pings keep a client that is busy receiving a member: a flood must not starve them. */
+static void test_client_pings_while_busy(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server(
+		"127.0.0.1", (const char *[]){"--idle-timeout", "2", "--rate", "0", NULL});
+	struct process *client = start_client(server->port, "busy", NULL);
+	struct output out = {.length = 0};
+	output_wait(client, &out, "* you are now busy\n");
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 2);
+	/*
+	 * For 3.5 s, well past the idle timeout, a steady flood at the client,
+	 * whose output the test drains at once: the receiver is never blocked on
+	 * its output, so only pings that are due whatever arrives keep it a member.
+	 */
+	struct timespec start = now_monotonic();
+	while (ms_since(start) < 3500) {
+		for (int i = 0; i < 10; i++)
+			send_text(&m, "flood\n");
+		char sink[65536];
+		struct pollfd pfd = {.fd = client->stdout_fd, .events = POLLIN};
+		while (poll(&pfd, 1, 1) > 0)
+			if (read(client->stdout_fd, sink, sizeof sink) <= 0)
+				fail_msg("client output ended: %s", strerror(errno));
+		harness_udp_drain(m.fd, 0, 0);
+	}
+	char *log = harness_log(server);
+	int expired = harness_count(log, "timed out");
+	free(log);
+	assert_int_equal(expired, 0);
+	client_finish(client, &out, "END\n", false);
+	expect_exit(client, 0);
+}
+
+/* After the server restarts, the client joins again by itself and takes its name again. */
+static void test_client_rejoins_after_restart(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	uint16_t port = server->port;
+	struct process *client = start_client(port, "alice", NULL);
+	struct output out = {.length = 0};
+	output_wait(client, &out, "* you are now alice\n");
+	assert_int_equal(kill(server->pid, SIGKILL), 0);
+	assert_true(harness_wait_exit(server, T));
+
+	char port_text[16];
+	snprintf(port_text, sizeof port_text, "%u", port);
+	struct process *again = harness_start_command(
+		"chat-server", (const char *[]){"-b", "127.0.0.1", "-p", port_text, NULL});
+	struct member m = member_open("127.0.0.1", again);
+	member_join(&m, 1);
+	/* The first line after the restart is met with a challenge, and lost. */
+	assert_int_equal(write(client->stdin_fd, "lost\n", 5), 5);
+	expect_containing(&m, " joined\n");
+	expect_containing(&m, " is now alice\n");
+	assert_int_equal(write(client->stdin_fd, "hello\n", 6), 6);
+	expect_text(&m, "alice>> hello\n");
+	assert_true(harness_wait_log(client, "joined 127.0.0.1:", 1, T));
+	client_finish(client, &out, "END\n", false);
+	expect_exit(client, 0);
+}
+
+/* Ctrl-C (SIGINT to the whole process group): the client leaves properly and exits 0. */
+static void test_client_ctrl_c(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 1);
+	struct process *client = start_client(server->port, "carol", NULL);
+	struct output out = {.length = 0};
+	output_wait(client, &out, "* you are now carol\n");
+	receive(&m); /* joined */
+	receive(&m); /* is now carol */
+	assert_true(harness_wait_children(client->pid, 1, T));
+	assert_int_equal(kill(-client->pid, SIGINT), 0);
+	expect_exit(client, 0);
+	expect_text(&m, "* carol left\n");
+	expect_log(client, "");
+}
+
+/* A killed client leaves no receiver behind; a killed receiver is reported by the client. */
+static void test_client_processes_die_together(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct process *client = start_client(server->port, NULL, NULL);
+	struct output out = {.length = 0};
+	output_wait(client, &out, "* welcome");
+	pid_t receiver;
+	assert_true(harness_wait_children(client->pid, 1, T));
+	assert_int_equal(harness_children(client->pid, &receiver, 1, NULL), 1);
+	assert_int_equal(kill(client->pid, SIGKILL), 0);
+	assert_true(harness_wait_exit(client, T));
+	assert_int_equal(harness_reap_orphans(), 1); /* the receiver, ended by the kernel's SIGTERM */
+	assert_false(harness_process_exists(receiver));
+
+	client = start_client(server->port, NULL, NULL);
+	out.length = 0;
+	output_wait(client, &out, "* welcome");
+	assert_true(harness_wait_children(client->pid, 1, T));
+	assert_int_equal(harness_children(client->pid, &receiver, 1, NULL), 1);
+	assert_int_equal(kill(receiver, SIGKILL), 0);
+	expect_exit(client, 71);
+	char expected[96];
+	snprintf(expected, sizeof expected, "forknet: receiving process %d: killed by SIGKILL\n",
+		 (int)receiver);
+	expect_log(client, expected);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1379,6 +1564,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replayed_token_cannot_fill_the_log, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_relay_growth_is_capped, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_names_ignore_case, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_output_closed, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_output_full, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_server_dies, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_pings_while_busy, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_rejoins_after_restart, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_ctrl_c, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_processes_die_together, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("chat", tests, NULL, NULL);
 }
