@@ -438,9 +438,8 @@ static void stop_receiver(pid_t receiver, int signal_fd, int *status)
  */
 static int receiver_ended(int sock, pid_t receiver, int status)
 {
-	char how[64];
-
 	if (!WIFEXITED(status)) {
+		char how[64];
 		cli_error("receiving process %ld: %s", (long)receiver,
 			  children_status_text(status, how, sizeof how));
 		return EX_OSERR;
@@ -493,9 +492,9 @@ int chat_client_main(int argc, char **argv)
 	}
 	const char *host;
 	uint16_t port;
-	int usage = cli_host_port(COMMAND, argc - optind, argv + optind, &host, &port);
-	if (usage != 0)
-		return usage;
+	int wrong = cli_host_port(COMMAND, argc - optind, argv + optind, &host, &port);
+	if (wrong != 0)
+		return wrong;
 
 	struct address server;
 	char server_text[ADDRESS_TEXT_MAX];

@@ -513,7 +513,7 @@ static void receive(struct chat_server *cs, size_t socket)
 		struct timespec now = clock_now();
 		for (int i = 0; i < count; i++) {
 			struct msghdr *header = &cs->in[i].msg_hdr;
-			struct route route;
+			struct route route = {0};
 			route_of(&route, socket, header);
 			struct address from = {.length = header->msg_namelen};
 			memcpy(&from.storage, &cs->in_from[i], sizeof from.storage);

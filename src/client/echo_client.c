@@ -266,9 +266,9 @@ int echo_client_main(int argc, char **argv)
 	}
 	const char *host;
 	uint16_t port;
-	int usage = cli_host_port(COMMAND, argc - optind, argv + optind, &host, &port);
-	if (usage != 0)
-		return usage;
+	int wrong = cli_host_port(COMMAND, argc - optind, argv + optind, &host, &port);
+	if (wrong != 0)
+		return wrong;
 
 	struct address server;
 	char server_text[ADDRESS_TEXT_MAX];

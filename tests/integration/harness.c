@@ -69,14 +69,14 @@ static void on_watchdog(int signo)
 	_exit(3);
 }
 
-static long elapsed_ms(struct timespec start)
+long harness_ms_since(struct timespec start)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
 }
 
-static struct timespec now_monotonic(void)
+struct timespec harness_now(void)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -299,14 +299,14 @@ int harness_count(const char *haystack, const char *needle)
 bool harness_wait_log(const struct process *process, const char *needle, int count,
 		      int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	for (;;) {
 		char *log = harness_log(process);
 		int found = harness_count(log, needle);
 		free(log);
 		if (found >= count)
 			return true;
-		if (elapsed_ms(start) > timeout_ms)
+		if (harness_ms_since(start) > timeout_ms)
 			return false;
 		tick();
 	}
@@ -314,7 +314,7 @@ bool harness_wait_log(const struct process *process, const char *needle, int cou
 
 bool harness_wait_exit(struct process *process, int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	while (!process->reaped) {
 		pid_t pid = waitpid(process->pid, &process->status, WNOHANG);
 		if (pid == process->pid) {
@@ -323,7 +323,7 @@ bool harness_wait_exit(struct process *process, int timeout_ms)
 		}
 		if (pid < 0 && errno != EINTR)
 			fail_msg("waitpid %d: %s", (int)process->pid, strerror(errno));
-		if (elapsed_ms(start) > timeout_ms)
+		if (harness_ms_since(start) > timeout_ms)
 			return false;
 		tick();
 	}
@@ -333,7 +333,7 @@ bool harness_wait_exit(struct process *process, int timeout_ms)
 char *harness_pipe_through(struct process *process, const void *input, size_t length,
 			   bool keep_open, size_t *output_length, int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	size_t capacity = 65536, got = 0, sent = 0;
 	char *output = malloc(capacity);
 	assert_non_null(output);
@@ -349,7 +349,7 @@ char *harness_pipe_through(struct process *process, const void *input, size_t le
 			{.fd = process->stdout_fd, .events = POLLIN},
 			{.fd = writing ? process->stdin_fd : -1, .events = POLLOUT},
 		};
-		long left = timeout_ms - elapsed_ms(start);
+		long left = timeout_ms - harness_ms_since(start);
 		if (left <= 0 || (poll(fds, 2, (int)left) < 0 && errno != EINTR)) {
 			free(output);
 			return NULL;
@@ -427,7 +427,7 @@ static bool wait_for(int fd, short events, struct timespec start, int timeout_ms
 {
 	struct pollfd pfd = {.fd = fd, .events = events};
 	for (;;) {
-		long left = timeout_ms - elapsed_ms(start);
+		long left = timeout_ms - harness_ms_since(start);
 		if (left <= 0)
 			return false;
 		int ready = poll(&pfd, 1, (int)left);
@@ -440,7 +440,7 @@ static bool wait_for(int fd, short events, struct timespec start, int timeout_ms
 
 bool harness_send(int fd, const void *buf, size_t length, int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	const char *next = buf;
 	while (length > 0) {
 		if (!wait_for(fd, POLLOUT, start, timeout_ms))
@@ -458,7 +458,7 @@ bool harness_send(int fd, const void *buf, size_t length, int timeout_ms)
 
 bool harness_receive(int fd, void *buf, size_t length, int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	char *next = buf;
 	while (length > 0) {
 		if (!wait_for(fd, POLLIN, start, timeout_ms))
@@ -478,9 +478,9 @@ bool harness_receive(int fd, void *buf, size_t length, int timeout_ms)
 bool harness_quiet_for(int fd, int window_ms)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	for (;;) {
-		long left = window_ms - elapsed_ms(start);
+		long left = window_ms - harness_ms_since(start);
 		int ready = poll(&pfd, 1, left > 0 ? (int)left : 0); /* look at least once */
 		if (ready > 0)
 			return false;
@@ -493,7 +493,7 @@ bool harness_quiet_for(int fd, int window_ms)
 
 bool harness_wait_eof(int fd, int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	char buffer[4096];
 	for (;;) {
 		if (!wait_for(fd, POLLIN, start, timeout_ms))
@@ -508,7 +508,7 @@ bool harness_wait_eof(int fd, int timeout_ms)
 
 bool harness_echo_exchange(int fd, const void *buf, size_t length, int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	char *received = malloc(length + 1);
 	size_t sent = 0, got = 0;
 	bool ok = false, shut = false;
@@ -521,7 +521,7 @@ bool harness_echo_exchange(int fd, const void *buf, size_t length, int timeout_m
 			shut = true;
 		}
 		struct pollfd pfd = {.fd = fd, .events = (short)(POLLIN | (sent < length ? POLLOUT : 0))};
-		long left = timeout_ms - elapsed_ms(start);
+		long left = timeout_ms - harness_ms_since(start);
 		if (left <= 0 || poll(&pfd, 1, (int)left) < 0)
 			break;
 		if (pfd.revents & POLLOUT) {
@@ -632,9 +632,9 @@ size_t harness_children(pid_t parent, pid_t *out, size_t max, size_t *zombies)
 
 bool harness_wait_children(pid_t parent, size_t want, int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	while (harness_children(parent, NULL, 0, NULL) != want) {
-		if (elapsed_ms(start) > timeout_ms)
+		if (harness_ms_since(start) > timeout_ms)
 			return false;
 		tick();
 	}
@@ -738,7 +738,7 @@ static bool started_and_running(pid_t pid)
 int harness_reap_orphans(void)
 {
 	int reaped = 0;
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	for (;;) {
 		pid_t children[64];
 		size_t count = harness_children(getpid(), children, 64, NULL);
@@ -750,7 +750,7 @@ int harness_reap_orphans(void)
 			int status;
 			if (waitpid(children[i], &status, WNOHANG) == children[i])
 				reaped++;
-			else if (elapsed_ms(start) > HARNESS_TIMEOUT_MS)
+			else if (harness_ms_since(start) > HARNESS_TIMEOUT_MS)
 				kill(children[i], SIGKILL); /* so that the next test starts clean */
 		}
 		if (orphans == 0)
@@ -847,7 +847,7 @@ bool harness_udp_send(int fd, const void *buf, size_t length)
 
 long harness_udp_receive(int fd, void *buf, size_t size, int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	for (;;) {
 		/* Look before waiting, so that a timeout of 0 still takes what is there. */
 		/* MSG_TRUNC: the datagram's real length, so a caller sees one that did not fit. */
@@ -865,11 +865,11 @@ long harness_udp_receive(int fd, void *buf, size_t size, int timeout_ms)
 
 int harness_udp_drain(int fd, int quiet_ms, int timeout_ms)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	char buffer[65536];
 	int count = 0;
 	for (;;) {
-		long left = timeout_ms - elapsed_ms(start);
+		long left = timeout_ms - harness_ms_since(start);
 		if (left <= 0)
 			return count;
 		long received = harness_udp_receive(fd, buffer, sizeof buffer,

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* A generous bound for things that normally take milliseconds. */
 #define HARNESS_TIMEOUT_MS 10000
@@ -42,6 +43,10 @@ struct spawn_options {
 	const char *stdout_file; /* open this file as standard output (e.g. /dev/full) */
 	unsigned closed; /* bit N set: start the program with descriptor N (0-2) closed */
 };
+
+/* Now, on CLOCK_MONOTONIC, and the milliseconds since START: for the tests' own deadlines. */
+struct timespec harness_now(void);
+long harness_ms_since(struct timespec start);
 
 /* cmocka group setup/teardown for every test: subreaper, watchdog, cleanup. */
 int harness_setup(void **state);

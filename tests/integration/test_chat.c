@@ -61,20 +61,6 @@ static unsigned long idle_timeout = 300;
 
 static char datagram[DATAGRAM_ROOM];
 
-static long ms_since(struct timespec start)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-}
-
-static struct timespec now_monotonic(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now;
-}
-
 /* Starts `forknet chat-server -b HOST -p 0 EXTRA...` (no -b if HOST is NULL) and waits until it listens. */
 static struct process *start_chat_server(const char *host, const char *const *extra)
 {
@@ -235,8 +221,8 @@ static int expect_limited_replies(const struct member *member, const char *expec
 				 expected != NULL ? expected : "a challenge", datagram);
 		count++;
 	}
-	if (earlier + count > 1 + ms_since(start) / 1000)
-		fail_msg("%s: %d replies in %ld ms", member->label, earlier + count, ms_since(start));
+	if (earlier + count > 1 + harness_ms_since(start) / 1000)
+		fail_msg("%s: %d replies in %ld ms", member->label, earlier + count, harness_ms_since(start));
 	return count;
 }
 
@@ -342,12 +328,12 @@ static void expect_silence(const struct member *member)
 /* Reads CLIENT's standard output into OUT until it holds NEEDLE; fails the test otherwise. */
 static void output_wait(struct process *client, struct output *out, const char *needle)
 {
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	for (;;) {
 		out->text[out->length] = '\0';
 		if (strstr(out->text, needle) != NULL)
 			return;
-		long left = T - ms_since(start);
+		long left = T - harness_ms_since(start);
 		struct pollfd pfd = {.fd = client->stdout_fd, .events = POLLIN};
 		if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)) {
 			harness_dump_log(client, "client");
@@ -575,17 +561,17 @@ static void test_idle_member_expires(void **state)
 	struct member m[2]; /* m[0] stays silent, m[1] pings */
 	for (size_t i = 0; i < 2; i++)
 		m[i] = member_open("127.0.0.1", server);
-	struct timespec joined = now_monotonic();
+	struct timespec joined = harness_now();
 	join_all(m, 2);
 
 	/* m[1] pings every 200 ms until m[0] hears that it was dropped. */
 	long expired_ms = -1;
-	while (expired_ms < 0 && ms_since(joined) < 5000) {
+	while (expired_ms < 0 && harness_ms_since(joined) < 5000) {
 		send_text(&m[1], "/ping\n");
 		long length = harness_udp_receive(m[0].fd, datagram, sizeof datagram - 1, 200);
 		if (length >= 0) {
 			datagram[length] = '\0';
-			expired_ms = ms_since(joined);
+			expired_ms = harness_ms_since(joined);
 			assert_string_equal(datagram, "! idle for 1 s: you are no longer a member\n");
 		}
 	}
@@ -597,8 +583,8 @@ static void test_idle_member_expires(void **state)
 	expect_text(&m[1], notice);
 
 	/* m[1] keeps pinging for well over the timeout, and stays. */
-	struct timespec since = now_monotonic();
-	while (ms_since(since) < 1500) {
+	struct timespec since = harness_now();
+	while (harness_ms_since(since) < 1500) {
 		send_text(&m[1], "/ping\n");
 		long length = harness_udp_receive(m[1].fd, datagram, sizeof datagram - 1, 200);
 		if (length >= 0) {
@@ -651,7 +637,7 @@ static void test_server_full_open(void **state)
 	snprintf(notice, sizeof notice, "* %s joined\n", m[1].label);
 	expect_text(&m[0], notice);
 
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	send_text(&m[2], "let me in\n");
 	expect_text(&m[2], "! server full (2 members)\n");
 	send_text(&m[2], "please\n");
@@ -697,7 +683,7 @@ static void test_address_check(void **state)
 	struct member stranger = member_open("127.0.0.1", server);
 
 	/* Taken before the server can have answered, so "a second after" is measured from no later. */
-	struct timespec challenged = now_monotonic();
+	struct timespec challenged = harness_now();
 	for (int i = 0; i < 5; i++)
 		send_text(&stranger, "hello?\n");
 	expect_nothing_more(m, 2);
@@ -707,7 +693,7 @@ static void test_address_check(void **state)
 
 	/* A wrong token is answered with a challenge, not membership. */
 	m[2] = member_open("127.0.0.1", server);
-	struct timespec asked = now_monotonic();
+	struct timespec asked = harness_now();
 	send_text(&m[2], "/join 00000000\n");
 	char own[TOKEN_DIGITS + 1];
 	expect_challenge(&m[2], own);
@@ -726,12 +712,12 @@ static void test_address_check(void **state)
 	/* The stranger keeps talking: its next challenge comes a second after the first, not before. */
 	long again_ms = -1;
 	int sent = 0;
-	while (again_ms < 0 && ms_since(challenged) < 5000) {
+	while (again_ms < 0 && harness_ms_since(challenged) < 5000) {
 		send_text(&stranger, "anyone?\n");
 		sent++;
 		long length = harness_udp_receive(stranger.fd, datagram, sizeof datagram - 1, 100);
 		if (length >= 0) {
-			again_ms = ms_since(challenged);
+			again_ms = harness_ms_since(challenged);
 			if (!is_challenge(datagram, (size_t)length, token))
 				fail_msg("the stranger got \"%.*s\"", (int)length, datagram);
 		}
@@ -856,7 +842,7 @@ static void test_rate_limit(void **state)
 	struct member m[2]; /* m[0] receives, m[1] sends */
 	open_and_join(m, 2, server);
 
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	for (int i = 0; i < BURST; i++) {
 		char text[32];
 		snprintf(text, sizeof text, "burst %02d\n", i);
@@ -874,10 +860,10 @@ static void test_rate_limit(void **state)
 	 * burst than from its first datagram until the last relay arrives.
 	 */
 	int extra = 0;
-	long last_ms = ms_since(start);
+	long last_ms = harness_ms_since(start);
 	while (harness_udp_receive(m[0].fd, datagram, sizeof datagram - 1, 300) >= 0) {
 		extra++;
-		last_ms = ms_since(start);
+		last_ms = harness_ms_since(start);
 	}
 	int allowed = (int)(RATE * last_ms / 1000);
 	if (extra > allowed)
@@ -893,7 +879,7 @@ static void test_rate_limit(void **state)
 	}
 	/* At most one notice a second of the burst. */
 	assert_true(notices >= 1);
-	assert_true(notices <= 1 + ms_since(start) / 1000);
+	assert_true(notices <= 1 + harness_ms_since(start) / 1000);
 	assert_true(harness_wait_log(server, "over 5 messages a second", 1, T));
 	/* The sender has no tokens left for /who: only the receiver passes the fence. */
 	expect_fence(&m[0], m, 2);
@@ -1027,12 +1013,12 @@ static void test_client_join_timeout(void **state)
 	(void)state;
 	int silent = harness_udp_socket("127.0.0.1", 0);
 	uint16_t port = harness_local_port(silent);
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	struct process *client = start_client(port, NULL, "--join-timeout=1");
 	struct output out = {.length = 0};
 	client_finish(client, &out, "", true);
 	expect_exit(client, 69);
-	long took = ms_since(start);
+	long took = harness_ms_since(start);
 	assert_true(took >= 1000);
 	assert_true(took < 5000);
 	assert_string_equal(out.text, "");
@@ -1127,7 +1113,7 @@ static void test_bad_input(void **state)
 
 	/* A stranger's junk and a huge token get at most a challenge, and reach no one. */
 	struct member stranger = member_open("127.0.0.1", server);
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	send_bytes(&stranger, "", 0);
 	char *token = repeated('f', 1000);
 	memcpy(token, "/join ", 6);
@@ -1156,14 +1142,14 @@ static void test_join_storm(void **state)
 					 .events = POLLIN};
 		replies[i] = 0;
 	}
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	for (size_t i = 0; i < STORM_SOCKETS; i++)
 		assert_true(harness_udp_send(fds[i].fd, "/join\n", 6));
 
 	/* Collect replies until none has come for 300 ms. */
 	int total = 0;
 	long last_ms = 0;
-	while (ms_since(start) < T) {
+	while (harness_ms_since(start) < T) {
 		int ready = poll(fds, STORM_SOCKETS, 300);
 		if (ready == 0)
 			break;
@@ -1179,7 +1165,7 @@ static void test_join_storm(void **state)
 				fail_msg("a stranger got \"%s\"", datagram);
 			replies[i]++;
 			total++;
-			last_ms = ms_since(start);
+			last_ms = harness_ms_since(start);
 		}
 	}
 	/* The server's bucket holds a second's worth and gains that much a second. */
@@ -1253,7 +1239,7 @@ static void test_rejoin_keeps_rate(void **state)
 	expect_challenge(&m[1], token);
 	send_token(&m[1], token);
 	expect_welcome(&m[1], 2);
-	struct timespec start = now_monotonic();
+	struct timespec start = harness_now();
 	for (int i = 0; i < 10; i++) {
 		send_text(&m[1], "x\n");
 		send_text(&m[1], "/quit\n");
@@ -1270,7 +1256,7 @@ static void test_rejoin_keeps_rate(void **state)
 			relayed++;
 	}
 	/* A burst of 2, and 1 a second after: the whole exchange took well under the wait. */
-	long seconds = ms_since(start) / 1000 + 1;
+	long seconds = harness_ms_since(start) / 1000 + 1;
 	if (relayed > 2 + seconds)
 		fail_msg("%d messages relayed in %ld s at --rate 1", relayed, seconds);
 	expect_running(server);
@@ -1439,8 +1425,8 @@ static void test_client_pings_while_busy(void **state)
 	 * whose output the test drains at once: the receiver is never blocked on
 	 * its output, so only pings that are due whatever arrives keep it a member.
 	 */
-	struct timespec start = now_monotonic();
-	while (ms_since(start) < 3500) {
+	struct timespec start = harness_now();
+	while (harness_ms_since(start) < 3500) {
 		for (int i = 0; i < 10; i++)
 			send_text(&m, "flood\n");
 		char sink[65536];
