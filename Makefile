@@ -3,6 +3,7 @@
 #   make                      build build/forknet
 #   make run                  build and start the echo server on 127.0.0.1:9000 (PORT=... to change)
 #   make test                 install the test framework if missing, build, run every test
+#   make examples             build the process labs (examples/*.c) into build/examples/
 #   make test SANITIZE=1      the same tests, built with ASan and UBSan (in build-san/)
 #   make fuzz                 run each fuzz target for FUZZ_SECONDS (default 60), with clang
 #   make bench-chat           the chat relay benchmark against ncat (bench/chat-bench.sh)
@@ -39,8 +40,10 @@ UNIT_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/integration/test_*.c))
 HARNESS := $(BUILD)/tests/integration/harness.o
 TESTS := $(UNIT_TESTS) $(INTEGRATION_TESTS)
+# The labs: one program per file, each standing alone (no library), for students to read.
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all run test tests fuzz bench-chat install clean
+.PHONY: all run test tests examples fuzz bench-chat install clean
 .DELETE_ON_ERROR:
 # Keep the objects of test programs (make would delete them as intermediates).
 .SECONDARY:
@@ -58,6 +61,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
 
+$(BUILD)/examples/%: examples/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBRARY)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
@@ -71,10 +78,12 @@ run: $(BUILD)/forknet
 # make never compiles a test before cmocka is there.
 test:
 	@tests/install-deps
-	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory all examples tests
 	@tests/run $(BUILD)
 
 tests: $(TESTS)
+
+examples: $(EXAMPLES)
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c, built with clang's libFuzzer and the
 # sanitizers, each run for FUZZ_SECONDS from its seed corpus
