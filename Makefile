@@ -88,7 +88,7 @@ examples: $(EXAMPLES)
 # Fuzz targets: tests/fuzz/fuzz_NAME.c, built with clang's libFuzzer and the
 # sanitizers, each run for FUZZ_SECONDS from its seed corpus
 # tests/fuzz/corpus/NAME (new inputs it finds go to build-fuzz/corpus/NAME).
-FUZZ_SOURCES := src/chat/protocol.c
+FUZZ_SOURCES := src/chat/protocol.c src/shell/words.c
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(WARNINGS)
@@ -104,7 +104,7 @@ fuzz:
 			build-fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SOURCES) $(wildcard src/chat/*.h)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SOURCES) $(wildcard src/chat/*.h src/shell/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SOURCES)
 

@@ -1,0 +1,578 @@
+/*
+ * shell: the `forknet shell` command, the course's myshell made correct.
+ *
+ * Each line is split into words (words.h). `cd`, `exit [N]` and `quit` are
+ * builtins; anything else is looked up on PATH and run by fork + execvp, and
+ * the shell waits for it, or, with a trailing &, does not.
+ *
+ * Processes: a child per command. Background jobs are kept in a small table,
+ * reaped as soon as they end (SIGCHLD, as an event on the signal descriptor:
+ * no zombie waits for the next prompt) and reported before the next prompt.
+ * When the shell ends, jobs still running get SIGHUP, then SIGKILL, and are
+ * reaped: none is left behind as an orphan.
+ *
+ * Signals: Ctrl-C sends SIGINT to the terminal's whole foreground process
+ * group. The command gets it with its default action and ends; the shell
+ * catches it and only starts a fresh prompt. Background jobs ignore SIGINT
+ * and SIGQUIT and read /dev/null, as POSIX asks of a shell without job
+ * control. SIGTERM and SIGHUP end the shell (passing them to the command it
+ * waits for first).
+ *
+ * There are no pipes, redirections or variables but $?: it is a lab shell.
+ * Its own messages (prompt, status reports, errors) go to standard error;
+ * standard output is the commands' alone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "../cli.h"
+#include "../lib/children.h"
+#include "../lib/clock.h"
+#include "../lib/io.h"
+#include "../lib/number.h"
+#include "../lib/process.h"
+#include "../lib/sig.h"
+#include "words.h"
+
+#define PROMPT "> "
+/* A longer line is refused (and skipped to its end): execve could not take it anyway. */
+#define LINE_MAX_BYTES (1024 * 1024)
+#define JOBS_MAX 64
+/* At exit, how long background jobs get after SIGHUP before SIGKILL. */
+#define HANGUP_GRACE_MS 2000
+/* The status of a line the shell could not run (syntax): as other shells give. */
+#define STATUS_SYNTAX 2
+
+struct job {
+	pid_t pid; /* 0: a free slot */
+	bool done;
+	int status; /* wait status, once done */
+};
+
+struct shell {
+	bool interactive;    /* standard input is a terminal: prompt, and Ctrl-C is normal */
+	int signal_fd;
+	int last_status;     /* $? */
+	pid_t foreground;    /* the command being waited for, or 0 */
+	bool foreground_done;
+	int foreground_status;
+	bool interrupted;    /* SIGINT or SIGQUIT came */
+	int stop_signal;     /* SIGTERM or SIGHUP came: end the shell */
+	struct job jobs[JOBS_MAX];
+
+	char *input;         /* bytes read, not yet used */
+	size_t input_length, input_size;
+	bool input_ended;
+	bool skipping;       /* in the rest of an over-long line */
+	char *line;          /* the line handed out, NUL-terminated */
+	size_t line_size;
+};
+
+/* A message from the shell itself, on standard error. */
+static void say(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *format, ...)
+{
+	char line[1024];
+	va_list args;
+
+	va_start(args, format);
+	int length = vsnprintf(line, sizeof line - 1, format, args);
+	va_end(args);
+	if (length < 0)
+		return;
+	if ((size_t)length > sizeof line - 2)
+		length = (int)sizeof line - 2;
+	line[length++] = '\n';
+	/* Standard error gone: there is no one left to tell. */
+	(void)io_write_all(STDERR_FILENO, line, (size_t)length, -1);
+}
+
+/* "exit 3", "killed by SIGSEGV (core dumped)": how a command ended. */
+static const char *how_it_ended(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exit %d", WEXITSTATUS(status));
+	else
+		children_status_text(status, buf, size);
+	return buf;
+}
+
+/* $? for a wait status: the exit code, or 128 and the signal number. */
+static int status_value(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+/* Reaps every ended child: the foreground command, or background jobs. */
+static void reap(struct shell *sh)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			return; /* 0: the rest still run; ECHILD: none left */
+		if (pid == sh->foreground) {
+			sh->foreground_done = true;
+			sh->foreground_status = status;
+			continue;
+		}
+		for (size_t i = 0; i < JOBS_MAX; i++) {
+			if (sh->jobs[i].pid == pid) {
+				sh->jobs[i].done = true;
+				sh->jobs[i].status = status;
+			}
+		}
+	}
+}
+
+/* Takes in the signals that came: reaping, Ctrl-C, stop. */
+static void handle_signals(struct shell *sh)
+{
+	int signo;
+
+	sig_drain();
+	while ((signo = sig_next()) != 0) {
+		if (signo == SIGCHLD)
+			reap(sh);
+		else if (signo == SIGINT || signo == SIGQUIT)
+			sh->interrupted = true;
+		else
+			sh->stop_signal = signo;
+	}
+}
+
+/* Says which background jobs ended, and frees their slots. */
+static void report_jobs(struct shell *sh)
+{
+	char how[64];
+
+	for (size_t i = 0; i < JOBS_MAX; i++) {
+		if (sh->jobs[i].pid != 0 && sh->jobs[i].done) {
+			say("[%ld] done (%s)", (long)sh->jobs[i].pid,
+			    how_it_ended(sh->jobs[i].status, how, sizeof how));
+			sh->jobs[i].pid = 0;
+		}
+	}
+}
+
+enum line_result {
+	LINE_READ,        /* a whole line */
+	LINE_END,         /* end of input */
+	LINE_INTERRUPTED, /* Ctrl-C at the prompt */
+	LINE_TOO_LONG,    /* a line over LINE_MAX_BYTES, now skipped */
+	LINE_STOPPED,     /* SIGTERM or SIGHUP */
+	LINE_FAILED,      /* reading failed (reported) */
+};
+
+/* Drops the first COUNT bytes of the input. */
+static void consume(struct shell *sh, size_t count)
+{
+	memmove(sh->input, sh->input + count, sh->input_length - count);
+	sh->input_length -= count;
+}
+
+/* Copies the first LENGTH bytes of the input to the line buffer; false if out of memory. */
+static bool take_line(struct shell *sh, size_t length)
+{
+	if (sh->line_size < length + 1) {
+		char *bigger = realloc(sh->line, length + 1);
+		if (bigger == NULL)
+			return false;
+		sh->line = bigger;
+		sh->line_size = length + 1;
+	}
+	memcpy(sh->line, sh->input, length);
+	sh->line[length] = '\0';
+	return true;
+}
+
+/* Makes room in the input buffer for another read. Returns false if out of memory. */
+static bool make_room(struct shell *sh)
+{
+	if (sh->input_size - sh->input_length >= 4096)
+		return true;
+	size_t size = sh->input_size == 0 ? 65536 : sh->input_size * 2;
+	char *bigger = realloc(sh->input, size);
+	if (bigger == NULL)
+		return false;
+	sh->input = bigger;
+	sh->input_size = size;
+	return true;
+}
+
+/*
+ * Reads the next line, without its newline, into sh->line (*LENGTH bytes;
+ * it may hold NUL bytes, which words_split refuses). Signals are handled
+ * while waiting for input. Memory stays bounded: a line longer than
+ * LINE_MAX_BYTES is skipped to its end and reported as LINE_TOO_LONG.
+ */
+static enum line_result read_line(struct shell *sh, size_t *length)
+{
+	for (;;) {
+		char *newline = memchr(sh->input, '\n', sh->input_length);
+		if (sh->skipping) {
+			if (newline != NULL || sh->input_ended) {
+				consume(sh, newline != NULL ? (size_t)(newline - sh->input) + 1
+							    : sh->input_length);
+				sh->skipping = false;
+				return LINE_TOO_LONG;
+			}
+			sh->input_length = 0; /* still inside it: keep dropping */
+		} else if (newline != NULL || (sh->input_ended && sh->input_length > 0)) {
+			size_t end = newline != NULL ? (size_t)(newline - sh->input) : sh->input_length;
+			if (!take_line(sh, end)) {
+				say("forknet shell: out of memory");
+				return LINE_FAILED;
+			}
+			consume(sh, newline != NULL ? end + 1 : end);
+			*length = end;
+			return LINE_READ;
+		} else if (sh->input_length >= LINE_MAX_BYTES) {
+			sh->input_length = 0;
+			sh->skipping = true;
+		}
+		if (sh->input_ended)
+			return LINE_END;
+
+		struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+					{.fd = sh->signal_fd, .events = POLLIN}};
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			say("forknet shell: poll: %s", strerror(errno));
+			return LINE_FAILED;
+		}
+		if (fds[1].revents != 0) {
+			handle_signals(sh);
+			if (sh->stop_signal != 0)
+				return LINE_STOPPED;
+			if (sh->interrupted) {
+				sh->interrupted = false;
+				sh->input_length = 0; /* the half-typed line goes, as the terminal's does */
+				return LINE_INTERRUPTED;
+			}
+		}
+		if (fds[0].revents == 0)
+			continue;
+		if (!make_room(sh)) {
+			say("forknet shell: out of memory");
+			return LINE_FAILED;
+		}
+		ssize_t count = read(STDIN_FILENO, sh->input + sh->input_length,
+				     sh->input_size - sh->input_length);
+		if (count < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			say("forknet shell: read standard input: %s", strerror(errno));
+			return LINE_FAILED;
+		}
+		if (count == 0)
+			sh->input_ended = true;
+		sh->input_length += (size_t)count;
+	}
+}
+
+/* The child's side: become the command. Never returns. */
+static void become(char **argv, bool background)
+{
+	/*
+	 * process_fork has put back the default actions of the signals the shell
+	 * catches. A background job, as in any shell without job control, ignores
+	 * Ctrl-C and Ctrl-\ (meant for the foreground) and reads /dev/null.
+	 */
+	if (background) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || sig_set(SIGINT, SIG_IGN) != 0 ||
+		    sig_set(SIGQUIT, SIG_IGN) != 0) {
+			say("forknet shell: %s: preparing a background job: %s", argv[0], strerror(errno));
+			_exit(126);
+		}
+		if (null != STDIN_FILENO)
+			(void)close(null); /* it is close-on-exec anyway */
+	}
+	execvp(argv[0], argv);
+	/* Only reached if exec failed. 127: not found; 126: found but not runnable. */
+	if (errno == ENOENT && strchr(argv[0], '/') == NULL) {
+		say("forknet shell: %s: command not found", argv[0]);
+		_exit(127);
+	}
+	say("forknet shell: %s: %s", argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Waits for the foreground command; passes SIGTERM or SIGHUP on to it. */
+static void wait_foreground(struct shell *sh)
+{
+	int passed = 0;
+
+	while (!sh->foreground_done) {
+		struct pollfd pfd = {.fd = sh->signal_fd, .events = POLLIN};
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+			say("forknet shell: poll: %s", strerror(errno));
+			break;
+		}
+		handle_signals(sh);
+		/* Ctrl-C was for the command: the terminal sent it SIGINT too. Nothing to do here. */
+		sh->interrupted = false;
+		if (sh->stop_signal != 0 && passed != sh->stop_signal) {
+			passed = sh->stop_signal;
+			(void)kill(sh->foreground, passed); /* it may have just ended: fine */
+		}
+	}
+	if (!sh->foreground_done) {
+		/* poll itself failed: wait the plain way, so the child is reaped all the same. */
+		if (process_wait(sh->foreground, &sh->foreground_status) != 0)
+			sh->foreground_status = 1 << 8; /* as "exit 1" */
+	}
+}
+
+/* Runs ARGV as a command, in the foreground or the background. */
+static void run_command(struct shell *sh, char **argv, bool background)
+{
+	char how[64];
+	struct job *job = NULL;
+
+	if (background) {
+		for (size_t i = 0; i < JOBS_MAX && job == NULL; i++)
+			if (sh->jobs[i].pid == 0)
+				job = &sh->jobs[i];
+		if (job == NULL) {
+			say("forknet shell: %s: too many background jobs (%d); not started", argv[0],
+			    JOBS_MAX);
+			sh->last_status = 1;
+			return;
+		}
+	}
+	pid_t pid = process_fork();
+	if (pid == 0)
+		become(argv, background);
+	if (pid < 0) {
+		say("forknet shell: %s: fork: %s", argv[0], strerror(errno));
+		sh->last_status = 126;
+		return;
+	}
+	if (background) {
+		*job = (struct job){.pid = pid};
+		say("[%ld]", (long)pid);
+		sh->last_status = 0;
+		return;
+	}
+	sh->foreground = pid;
+	sh->foreground_done = false;
+	wait_foreground(sh);
+	sh->foreground = 0;
+	sh->last_status = status_value(sh->foreground_status);
+	if (!(WIFEXITED(sh->foreground_status) && WEXITSTATUS(sh->foreground_status) == 0))
+		say("%s", how_it_ended(sh->foreground_status, how, sizeof how));
+}
+
+/* cd [DIR]: must be a builtin, as a child's chdir would change only the child. */
+static void change_directory(struct shell *sh, char **argv, size_t count)
+{
+	const char *target = count > 1 ? argv[1] : getenv("HOME");
+
+	if (count > 2) {
+		say("forknet shell: cd: too many arguments");
+		sh->last_status = 1;
+		return;
+	}
+	if (target == NULL) {
+		say("forknet shell: cd: HOME is not set");
+		sh->last_status = 1;
+		return;
+	}
+	if (chdir(target) != 0) {
+		say("forknet shell: cd: %s: %s", target, strerror(errno));
+		sh->last_status = 1;
+		return;
+	}
+	sh->last_status = 0;
+}
+
+/* exit [N]: returns true if the shell should end, with *STATUS. */
+static bool exit_builtin(struct shell *sh, char **argv, size_t count, int *status)
+{
+	unsigned long value;
+
+	if (count > 2) {
+		say("forknet shell: exit: too many arguments");
+		sh->last_status = STATUS_SYNTAX;
+		return false;
+	}
+	if (count == 1) {
+		*status = sh->last_status; /* as POSIX has it: the last command's status */
+		return true;
+	}
+	if (number_parse(argv[1], 0, 255, &value) != 0) {
+		say("forknet shell: exit: '%s': not a number 0-255", argv[1]);
+		sh->last_status = STATUS_SYNTAX;
+		return false;
+	}
+	*status = (int)value;
+	return true;
+}
+
+/* Runs one line. Returns true if the shell should end, with *STATUS. */
+static bool run_line(struct shell *sh, const char *line, size_t length, int *status)
+{
+	struct words words;
+	enum words_result result = words_split(line, length, sh->last_status, &words);
+
+	if (result == WORDS_EMPTY)
+		return false; /* an empty line, or only blanks: nothing to do, $? unchanged */
+	if (result != WORDS_OK) {
+		say("forknet shell: %s; line ignored", words_problem(result));
+		sh->last_status = STATUS_SYNTAX;
+		return false;
+	}
+	bool end = false;
+	const char *name = words.argv[0];
+	bool builtin = strcmp(name, "cd") == 0 || strcmp(name, "exit") == 0 ||
+		       strcmp(name, "quit") == 0;
+	if (builtin && words.background) {
+		say("forknet shell: %s: a builtin cannot run in the background", name);
+		sh->last_status = STATUS_SYNTAX;
+	} else if (strcmp(name, "cd") == 0) {
+		change_directory(sh, words.argv, words.count);
+	} else if (strcmp(name, "exit") == 0) {
+		end = exit_builtin(sh, words.argv, words.count, status);
+	} else if (strcmp(name, "quit") == 0) {
+		*status = 0;
+		end = true;
+	} else {
+		run_command(sh, words.argv, words.background);
+	}
+	words_free(&words);
+	return end;
+}
+
+/*
+ * At the end: jobs still running get SIGHUP (a session that ends hangs up),
+ * SIGCONT should they be stopped, HANGUP_GRACE_MS to go, then SIGKILL. All
+ * are reaped and reported.
+ */
+static void end_jobs(struct shell *sh)
+{
+	size_t running = 0;
+
+	reap(sh);
+	for (size_t i = 0; i < JOBS_MAX; i++) {
+		if (sh->jobs[i].pid != 0 && !sh->jobs[i].done) {
+			(void)kill(sh->jobs[i].pid, SIGHUP); /* it may end at this moment: fine */
+			(void)kill(sh->jobs[i].pid, SIGCONT);
+			running++;
+		}
+	}
+	struct timespec deadline = clock_after(clock_now(), HANGUP_GRACE_MS);
+	while (running > 0 && clock_ms_until(deadline) > 0) {
+		struct pollfd pfd = {.fd = sh->signal_fd, .events = POLLIN};
+		if (poll(&pfd, 1, clock_ms_until(deadline)) > 0)
+			handle_signals(sh);
+		running = 0;
+		for (size_t i = 0; i < JOBS_MAX; i++)
+			if (sh->jobs[i].pid != 0 && !sh->jobs[i].done)
+				running++;
+	}
+	for (size_t i = 0; i < JOBS_MAX; i++) {
+		if (sh->jobs[i].pid != 0 && !sh->jobs[i].done) {
+			(void)kill(sh->jobs[i].pid, SIGKILL);
+			if (process_wait(sh->jobs[i].pid, &sh->jobs[i].status) == 0)
+				sh->jobs[i].done = true;
+		}
+	}
+	report_jobs(sh);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: forknet shell\n"
+		"A small shell: each line is a command and its arguments, found on PATH\n"
+		"and run by fork and exec. Words are split on blanks; 'single' and\n"
+		"\"double\" quotes group them; $? is the last status; a final & runs the\n"
+		"command in the background. Builtins: cd [DIR], exit [N], quit. The\n"
+		"prompt '> ' appears when standard input is a terminal.\n");
+}
+
+int shell_main(int argc, char **argv)
+{
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return EX_OK;
+	}
+	if (argc > 1) {
+		char message[256];
+		snprintf(message, sizeof message, "'%s': unexpected argument", argv[1]);
+		return cli_usage_error("shell", message);
+	}
+
+	static struct shell sh;
+	static const int caught[] = {SIGCHLD, SIGINT, SIGQUIT, SIGTERM, SIGHUP};
+	sh.interactive = isatty(STDIN_FILENO) == 1;
+	sh.signal_fd = sig_catch(caught, (int)(sizeof caught / sizeof caught[0]));
+	if (sh.signal_fd < 0) {
+		cli_error("shell: catching signals: %s", strerror(errno));
+		return EX_OSERR;
+	}
+
+	int status = 0; /* the end of input ends the shell with 0 */
+	for (bool end = false; !end;) {
+		report_jobs(&sh);
+		if (sh.interactive)
+			(void)io_write_all(STDERR_FILENO, PROMPT, sizeof PROMPT - 1, -1);
+		size_t length;
+		switch (read_line(&sh, &length)) {
+		case LINE_READ:
+			end = run_line(&sh, sh.line, length, &status);
+			if (sh.stop_signal != 0) {
+				status = 128 + sh.stop_signal;
+				end = true;
+			}
+			break;
+		case LINE_INTERRUPTED:
+			if (sh.interactive) {
+				(void)io_write_all(STDERR_FILENO, "\n", 1, -1);
+			} else {
+				status = 128 + SIGINT; /* a script is stopped by Ctrl-C */
+				end = true;
+			}
+			break;
+		case LINE_TOO_LONG:
+			say("forknet shell: line longer than %d bytes; ignored", LINE_MAX_BYTES);
+			sh.last_status = STATUS_SYNTAX;
+			break;
+		case LINE_STOPPED:
+			status = 128 + sh.stop_signal;
+			end = true;
+			break;
+		case LINE_FAILED:
+			status = EX_IOERR;
+			end = true;
+			break;
+		case LINE_END:
+			end = true;
+			break;
+		}
+	}
+	end_jobs(&sh);
+	(void)sig_reset(); /* leaving: nothing to restore for */
+	free(sh.input);
+	free(sh.line);
+	return status;
+}

@@ -1,0 +1,326 @@
+/*
+ * Integration tests of `forknet shell`: the real binary, fed through a pipe
+ * (most tests) or driven through a pseudo-terminal (Ctrl-C), checked by what
+ * it prints, its exit status, and the processes it leaves (none).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define T HARNESS_TIMEOUT_MS
+
+static const struct spawn_options piped = {.stdin_pipe = true, .stdout_pipe = true, .nproc_limit = -1};
+
+/* Runs the shell on INPUT (then end of input); returns its standard output, *STATUS, *ERRORS. */
+static char *run_shell(const char *input, size_t length, int *status, char **errors)
+{
+	struct process *shell = harness_spawn((const char *[]){"shell", NULL}, &piped);
+	char *output = harness_pipe_through(shell, input, length, false, NULL, T);
+	assert_non_null(output);
+	assert_true(harness_wait_exit(shell, T));
+	assert_true(WIFEXITED(shell->status));
+	*status = WEXITSTATUS(shell->status);
+	*errors = harness_log(shell);
+	return output;
+}
+
+/* INPUT gives exactly OUTPUT and ERRORS, and the shell exits with STATUS. */
+static void expect_shell(const char *input, const char *output, const char *errors, int status)
+{
+	int got_status;
+	char *got_errors;
+	char *got = run_shell(input, strlen(input), &got_status, &got_errors);
+	if (strcmp(got, output) != 0 || strcmp(got_errors, errors) != 0 || got_status != status)
+		fail_msg("for input \"%s\":\nstdout \"%s\" (want \"%s\")\nstderr \"%s\" (want \"%s\")\n"
+			 "status %d (want %d)",
+			 input, got, output, got_errors, errors, got_status, status);
+	free(got);
+	free(got_errors);
+	assert_int_equal(harness_reap_orphans(), 0);
+}
+
+static void test_words_and_quotes(void **state)
+{
+	(void)state;
+	expect_shell("echo one   two\n", "one two\n", "", 0);
+	expect_shell("echo 'single  quoted' \"double  quoted\" mixed'  'word\n",
+		     "single  quoted double  quoted mixed  word\n", "", 0);
+	expect_shell("echo \"say \\\"hi\\\"\" back\\ slash '' x\n", "say \"hi\" back slash  x\n", "", 0);
+	expect_shell("printf '%s|' a 'b c' \"\" d\n", "a|b c||d|", "", 0);
+	/* Empty lines and lines of blanks do nothing. */
+	expect_shell("\n   \n\t\necho ok\n", "ok\n", "", 0);
+	/* No newline at the end: the last line still runs. */
+	expect_shell("echo last", "last\n", "", 0);
+}
+
+static void test_status_reports_and_dollar_question(void **state)
+{
+	(void)state;
+	expect_shell("false\necho $?\n", "1\n", "exit 1\n", 0);
+	expect_shell("sh -c 'exit 3'\necho \"was $?\" '$?'\n", "was 3 $?\n", "exit 3\n", 0);
+	expect_shell("sh -c 'kill -TERM $$'\necho $?\n", "143\n", "killed by SIGTERM\n", 0);
+	expect_shell("true\necho $?\n", "0\n", "", 0);
+}
+
+static void test_command_not_found(void **state)
+{
+	(void)state;
+	expect_shell("no-such-command-here\necho $?\necho still here\n", "127\nstill here\n",
+		     "forknet shell: no-such-command-here: command not found\nexit 127\n", 0);
+	expect_shell("/no/such/file\necho $?\n", "127\n",
+		     "forknet shell: /no/such/file: No such file or directory\nexit 127\n", 0);
+	expect_shell("/etc/passwd\necho $?\n", "126\n",
+		     "forknet shell: /etc/passwd: Permission denied\nexit 126\n", 0);
+}
+
+static void test_cd(void **state)
+{
+	(void)state;
+	expect_shell("cd /tmp\npwd\ncd /\npwd\n", "/tmp\n/\n", "", 0);
+	expect_shell("cd /\ncd /no/such/dir\necho $?\npwd\n", "1\n/\n",
+		     "forknet shell: cd: /no/such/dir: No such file or directory\n", 0);
+	expect_shell("cd /tmp /\necho $?\n", "1\n", "forknet shell: cd: too many arguments\n", 0);
+}
+
+static void test_exit_and_quit(void **state)
+{
+	(void)state;
+	expect_shell("echo a\nexit 7\necho never\n", "a\n", "", 7);
+	expect_shell("quit\necho never\n", "", "", 0);
+	expect_shell("false\nexit\n", "", "exit 1\n", 1);
+	expect_shell("exit many\necho $?\n", "2\n", "forknet shell: exit: 'many': not a number 0-255\n", 0);
+	/* End of input ends the shell with status 0, whatever came last. */
+	expect_shell("false\n", "", "exit 1\n", 0);
+}
+
+static void test_bad_lines(void **state)
+{
+	(void)state;
+	expect_shell("echo 'open\necho $?\n", "2\n", "forknet shell: unbalanced quote; line ignored\n", 0);
+	expect_shell("echo \"open\necho next\n", "next\n",
+		     "forknet shell: unbalanced quote; line ignored\n", 0);
+	expect_shell("echo end\\\necho next\n", "next\n",
+		     "forknet shell: backslash at the end of the line; line ignored\n", 0);
+	/* A NUL byte cannot be passed to a program: the line is refused, the shell goes on. */
+	int status;
+	char *errors;
+	static const char nul[] = "echo a\0b\necho after\n";
+	char *output = run_shell(nul, sizeof nul - 1, &status, &errors);
+	assert_string_equal(output, "after\n");
+	assert_string_equal(errors, "forknet shell: NUL byte in the line; line ignored\n");
+	free(output);
+	free(errors);
+	/* A line of 2 MiB is refused whole, and what follows it runs. */
+	size_t length = 2 * 1024 * 1024;
+	char *huge = malloc(length + 32);
+	assert_non_null(huge);
+	memcpy(huge, "echo ", 5);
+	memset(huge + 5, 'x', length - 5);
+	memcpy(huge + length, "\necho after\n", 12);
+	output = run_shell(huge, length + 12, &status, &errors);
+	free(huge);
+	assert_string_equal(output, "after\n");
+	assert_string_equal(errors, "forknet shell: line longer than 1048576 bytes; ignored\n");
+	free(output);
+	free(errors);
+}
+
+/* A background job is reaped as soon as it ends (no zombie), and reported before the next prompt. */
+static void test_background_job(void **state)
+{
+	(void)state;
+	struct process *shell = harness_spawn((const char *[]){"shell", NULL}, &piped);
+	assert_int_equal(write(shell->stdin_fd, "sleep 0.3 &\n", 12), 12);
+	assert_true(harness_wait_log(shell, "]\n", 1, T));
+	char *log = harness_log(shell);
+	long job = strtol(strchr(log, '[') + 1, NULL, 10);
+	free(log);
+	assert_true(job > 0);
+	/* The shell waits for input; the job ends; it must not stay a zombie. */
+	struct timespec start = harness_now();
+	while (harness_process_exists((pid_t)job)) {
+		if (harness_ms_since(start) > T)
+			fail_msg("job %ld still exists (state %c)", job,
+				 harness_process_state((pid_t)job));
+		usleep(5000);
+	}
+	assert_int_equal(write(shell->stdin_fd, "echo next\n", 10), 10);
+	char expected[64];
+	snprintf(expected, sizeof expected, "[%ld] done (exit 0)\n", job);
+	assert_true(harness_wait_log(shell, expected, 1, T));
+	char *output = harness_pipe_through(shell, "", 0, false, NULL, T);
+	assert_string_equal(output, "next\n");
+	free(output);
+	assert_true(harness_wait_exit(shell, T));
+	assert_int_equal(WEXITSTATUS(shell->status), 0);
+	assert_int_equal(harness_reap_orphans(), 0);
+}
+
+/* Jobs still running when the shell ends are hung up and reaped: no orphan. */
+static void test_jobs_end_with_the_shell(void **state)
+{
+	(void)state;
+	int status;
+	char *errors;
+	char *output = run_shell("sleep 60 &\nsleep 61 &\n", 22, &status, &errors);
+	assert_int_equal(status, 0);
+	assert_int_equal(harness_count(errors, "] done (killed by SIGHUP)\n"), 2);
+	free(output);
+	free(errors);
+	assert_int_equal(harness_reap_orphans(), 0);
+}
+
+/* ---- through a pseudo-terminal ---- */
+
+/* A shell on a pseudo-terminal: its controlling terminal, as when a person types. */
+struct terminal {
+	pid_t pid;
+	int master;
+	char text[65536]; /* everything it has written so far */
+	size_t length;
+};
+
+static struct terminal *open_terminal(void)
+{
+	static struct terminal term;
+	const char *binary = getenv("FORKNET_BIN");
+	memset(&term, 0, sizeof term);
+	term.pid = forkpty(&term.master, NULL, NULL, NULL);
+	assert_true(term.pid >= 0);
+	if (term.pid == 0) {
+		/* forkpty made this a session leader with the terminal as its own. */
+		execl(binary != NULL ? binary : "build/forknet", "forknet", "shell", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(fcntl(term.master, F_SETFD, FD_CLOEXEC), 0);
+	return &term;
+}
+
+/* Waits until the terminal shows NEEDLE at least COUNT times in all. */
+static void terminal_wait(struct terminal *term, const char *needle, int count)
+{
+	struct timespec start = harness_now();
+	for (;;) {
+		term->text[term->length] = '\0';
+		if (harness_count(term->text, needle) >= count)
+			return;
+		struct pollfd pfd = {.fd = term->master, .events = POLLIN};
+		long left = T - harness_ms_since(start);
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			fail_msg("terminal never showed \"%s\"; it shows \"%s\"", needle, term->text);
+		ssize_t count_read = read(term->master, term->text + term->length,
+					  sizeof term->text - 1 - term->length);
+		if (count_read <= 0)
+			fail_msg("terminal closed before \"%s\"; it shows \"%s\"", needle, term->text);
+		term->length += (size_t)count_read;
+	}
+}
+
+static void terminal_type(struct terminal *term, const char *keys)
+{
+	assert_int_equal(write(term->master, keys, strlen(keys)), (ssize_t)strlen(keys));
+}
+
+/* Ends the terminal's shell with "exit 0" and checks it went with status 0 and left nothing. */
+static void terminal_close(struct terminal *term)
+{
+	terminal_type(term, "exit 0\n");
+	int status;
+	struct timespec start = harness_now();
+	for (;;) {
+		pid_t pid = waitpid(term->pid, &status, WNOHANG);
+		if (pid == term->pid)
+			break;
+		if (harness_ms_since(start) > T) {
+			kill(term->pid, SIGKILL);
+			fail_msg("the shell did not exit; terminal: \"%s\"", term->text);
+		}
+		char sink[4096];
+		struct pollfd pfd = {.fd = term->master, .events = POLLIN};
+		if (poll(&pfd, 1, 5) > 0 && read(term->master, sink, sizeof sink) < 0)
+			usleep(5000); /* EIO once the shell has gone: just wait for waitpid */
+	}
+	close(term->master);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(harness_reap_orphans(), 0);
+}
+
+/* The only child of PARENT, once it exists. */
+static pid_t child_of(pid_t parent)
+{
+	pid_t child;
+	assert_true(harness_wait_children(parent, 1, T));
+	assert_int_equal(harness_children(parent, &child, 1, NULL), 1);
+	return child;
+}
+
+/* Ctrl-C interrupts the command (sleep 30), not the shell. */
+static void test_ctrl_c_interrupts_the_command(void **state)
+{
+	(void)state;
+	struct terminal *term = open_terminal();
+	terminal_wait(term, "> ", 1);
+	terminal_type(term, "sleep 30\n");
+	pid_t sleeper = child_of(term->pid);
+	terminal_type(term, "\x03"); /* Ctrl-C: the terminal sends SIGINT to the foreground group */
+	terminal_wait(term, "killed by SIGINT", 1);
+	assert_false(harness_process_exists(sleeper));
+	terminal_wait(term, "> ", 2); /* the shell goes on */
+	terminal_type(term, "echo $?\n");
+	terminal_wait(term, "130", 1);
+	terminal_close(term);
+}
+
+/* Ctrl-C at the prompt gives a fresh prompt; a background job does not get it. */
+static void test_ctrl_c_at_the_prompt(void **state)
+{
+	(void)state;
+	struct terminal *term = open_terminal();
+	terminal_wait(term, "> ", 1);
+	terminal_type(term, "sleep 30 &\n");
+	pid_t job = child_of(term->pid);
+	terminal_wait(term, "> ", 2);
+	terminal_type(term, "half-typed\x03");
+	terminal_wait(term, "> ", 3);
+	assert_true(harness_process_exists(job)); /* background jobs ignore SIGINT */
+	assert_int_not_equal(harness_process_state(job), 'Z');
+	terminal_type(term, "echo fine\n");
+	terminal_wait(term, "fine", 2); /* the echo of the typing, and the output */
+	terminal_close(term);             /* the job is hung up with the shell */
+	assert_false(harness_process_exists(job));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_words_and_quotes, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_status_reports_and_dollar_question, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_command_not_found, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_cd, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_exit_and_quit, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_lines, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_background_job, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_jobs_end_with_the_shell, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_ctrl_c_interrupts_the_command, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_ctrl_c_at_the_prompt, harness_setup, harness_teardown),
+	};
+	return cmocka_run_group_tests_name("shell", tests, NULL, NULL);
+}
