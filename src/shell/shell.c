@@ -225,7 +225,8 @@ static bool make_room(struct shell *sh)
 static enum line_result read_line(struct shell *sh, size_t *length)
 {
 	for (;;) {
-		char *newline = memchr(sh->input, '\n', sh->input_length);
+		/* No memchr on the buffer before it exists: even with length 0, NULL is not allowed. */
+		char *newline = sh->input_length > 0 ? memchr(sh->input, '\n', sh->input_length) : NULL;
 		if (sh->skipping) {
 			if (newline != NULL || sh->input_ended) {
 				consume(sh, newline != NULL ? (size_t)(newline - sh->input) + 1
