@@ -893,3 +893,123 @@ uint16_t harness_unused_udp_port(void)
 	close(fd);
 	return ntohs(address.sin_port);
 }
+
+/* ---- Programs other than forknet, and processes the test did not start ---- */
+
+struct process *harness_spawn_program(const char *path, const char *const *args,
+				      const struct spawn_options *options)
+{
+	static const struct spawn_options defaults = {.nproc_limit = -1};
+	const char *argv[32];
+	int argc = 0;
+	int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1};
+
+	if (options == NULL)
+		options = &defaults;
+	assert_false(options->unprivileged);
+	assert_true(options->nproc_limit < 0);
+	assert_true(process_count < MAX_PROCESSES);
+	const char *slash = strrchr(path, '/');
+	argv[argc++] = slash != NULL ? slash + 1 : path;
+	for (int i = 0; args[i] != NULL && argc < 31; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+
+	int log_fd = memfd_create("program-log", MFD_CLOEXEC);
+	assert_true(log_fd >= 0);
+	/* O_APPEND: a program and its children share this file; no line may overwrite another. */
+	assert_int_equal(fcntl(log_fd, F_SETFL, O_APPEND), 0);
+	if (options->stdin_pipe)
+		assert_int_equal(pipe2(in_pipe, O_CLOEXEC), 0);
+	if (options->stdout_pipe)
+		assert_int_equal(pipe2(out_pipe, O_CLOEXEC), 0);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setpgid(0, 0);
+		int null = open("/dev/null", O_RDWR);
+		if (null < 0 || dup2(options->stdin_pipe ? in_pipe[0] : null, STDIN_FILENO) < 0 ||
+		    dup2(options->stdout_pipe ? out_pipe[1] : log_fd, STDOUT_FILENO) < 0 ||
+		    dup2(log_fd, STDERR_FILENO) < 0)
+			_exit(126);
+		if (options->stdout_file != NULL) {
+			int out = open(options->stdout_file, O_WRONLY);
+			if (out < 0 || dup2(out, STDOUT_FILENO) < 0)
+				_exit(126);
+		}
+		for (int fd = 0; fd <= 2; fd++)
+			if (options->closed & (1u << fd))
+				close(fd);
+		/* Dispositions and mask as a shell would give them: defaults, nothing blocked. */
+		signal(SIGPIPE, SIG_DFL); /* ignored here; exec would keep it ignored */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	setpgid(pid, pid); /* also here, so that it holds before the child gets to it */
+	if (options->stdin_pipe)
+		close(in_pipe[0]);
+	if (options->stdout_pipe)
+		close(out_pipe[1]);
+
+	struct process *process = &processes[process_count++];
+	*process = (struct process){.pid = pid, .log_fd = log_fd, .stdin_fd = in_pipe[1],
+				    .stdout_fd = out_pipe[0]};
+	return process;
+}
+
+bool harness_wait_listening(struct process *process, int timeout_ms)
+{
+	static const char marker[] = "listening on ";
+	if (!harness_wait_log(process, marker, 1, timeout_ms))
+		return false;
+	char *log = harness_log(process);
+	/* "listening on 127.0.0.1:4321 ..." or "listening on [::1]:4321 ...": the port follows the last ':' */
+	const char *address = strstr(log, marker) + strlen(marker);
+	size_t length = strcspn(address, " \n");
+	const char *colon = NULL;
+	for (const char *p = address; p < address + length; p++)
+		if (*p == ':')
+			colon = p;
+	process->port = colon != NULL ? (uint16_t)strtoul(colon + 1, NULL, 10) : 0;
+	free(log);
+	return process->port != 0;
+}
+
+bool harness_process_stat(pid_t pid, struct process_stat *out)
+{
+	char path[64], text[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t count = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (count <= 0)
+		return false;
+	text[count] = '\0';
+	/* The command name is in parentheses and may itself contain ") ": skip to the last one. */
+	char *after = strrchr(text, ')');
+	int parent, group, session, tty;
+	if (after == NULL ||
+	    sscanf(after + 2, "%c %d %d %d %d", &out->state, &parent, &group, &session, &tty) != 5)
+		return false;
+	out->parent = parent;
+	out->group = group;
+	out->session = session;
+	out->tty = tty;
+	return true;
+}
+
+struct process *harness_adopt(pid_t pid)
+{
+	assert_true(process_count < MAX_PROCESSES);
+	struct process *process = &processes[process_count++];
+	*process = (struct process){.pid = pid, .log_fd = -1, .stdin_fd = -1, .stdout_fd = -1};
+	return process;
+}

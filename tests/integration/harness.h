@@ -194,4 +194,44 @@ int harness_udp_drain(int fd, int quiet_ms, int timeout_ms);
 /* A UDP port on 127.0.0.1 with nothing bound to it (bound, then closed). */
 uint16_t harness_unused_udp_port(void);
 
+/*
+ * Programs other than forknet (the labs in examples/), and processes the
+ * test did not start itself.
+ */
+
+/*
+ * Starts the program at PATH with ARGS (NULL-terminated, not including the
+ * program name, which is PATH's last component), as harness_spawn starts
+ * forknet: in a process group of its own, its output captured, killed and
+ * reaped in teardown. OPTIONS as for harness_spawn, except that unprivileged
+ * and nproc_limit are not supported.
+ */
+struct process *harness_spawn_program(const char *path, const char *const *args,
+				      const struct spawn_options *options);
+
+/*
+ * Waits for the first "listening on ADDR:PORT" line in the process's log and
+ * sets ->port from it; false on timeout.
+ */
+bool harness_wait_listening(struct process *process, int timeout_ms);
+
+/* What /proc/PID/stat says about a process. */
+struct process_stat {
+	char state;      /* 'R', 'S', 'Z', ... */
+	pid_t parent;
+	pid_t group;     /* process group */
+	pid_t session;
+	int tty;         /* tty_nr: the controlling terminal's device number, 0 for none */
+};
+
+/* Fills *OUT from /proc/PID/stat; false if PID is gone. */
+bool harness_process_stat(pid_t pid, struct process_stat *out);
+
+/*
+ * Takes on PID, a child of the test process that the test did not start (a
+ * daemon reparented to it as subreaper), so that harness_wait_exit works on it
+ * and teardown kills and reaps it. It has no log and no pipes.
+ */
+struct process *harness_adopt(pid_t pid);
+
 #endif
