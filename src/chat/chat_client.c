@@ -295,22 +295,6 @@ static int receive(const struct receiver *r)
 	}
 }
 
-/* The receiver's process, after process_fork. Never returns. */
-static void run_receiver(const struct receiver *r)
-{
-	/*
-	 * SIGPIPE: a closed output shows as EPIPE, to end quietly. SIGINT and
-	 * SIGHUP reach the whole process group from a terminal; the parent
-	 * handles them and stops this process in order.
-	 */
-	if (sig_set(SIGPIPE, SIG_IGN) != 0 || sig_set(SIGINT, SIG_IGN) != 0 ||
-	    sig_set(SIGHUP, SIG_IGN) != 0) {
-		cli_error("receiver setup: %s", strerror(errno));
-		_exit(EX_OSERR);
-	}
-	_exit(receive(r));
-}
-
 /* How the parent's part of the session ended. */
 enum session_end {
 	SESSION_LEAVE,          /* END, /quit, end of input, or SIGINT/SIGTERM/SIGHUP */
@@ -521,9 +505,15 @@ int chat_client_main(int argc, char **argv)
 	}
 	struct receiver receiver_setup = {.sock = sock, .server = server_text, .name = name,
 					  .idle_timeout = idle_timeout};
-	pid_t receiver = process_fork();
+	/*
+	 * The receiver ignores SIGPIPE (a closed output shows as EPIPE, to end
+	 * quietly), and SIGINT and SIGHUP, which a terminal sends to the whole
+	 * process group: the parent handles them and stops the receiver in order.
+	 */
+	static const int ignored[] = {SIGPIPE, SIGINT, SIGHUP};
+	pid_t receiver = process_fork(ignored, 3);
 	if (receiver == 0)
-		run_receiver(&receiver_setup);
+		_exit(receive(&receiver_setup));
 	if (receiver < 0) {
 		cli_error("fork: %s", strerror(errno));
 		(void)send_text(sock, "/quit\n", 6);

@@ -125,17 +125,6 @@ static int send_input(int sock, const char *server)
 	return EX_OK;
 }
 
-/* The writer's process, after process_fork. Never returns. */
-static void run_writer(int sock, const char *server)
-{
-	/* A server that resets the connection should give EPIPE, not a silent SIGPIPE death. */
-	if (sig_set(SIGPIPE, SIG_IGN) != 0) {
-		cli_error("sigaction SIGPIPE: %s", strerror(errno));
-		_exit(EX_OSERR);
-	}
-	_exit(send_input(sock, server));
-}
-
 /* Waits for the writer to end; returns 0 with its wait STATUS, or -1 (reported). */
 static int reap_writer(pid_t writer, int *status)
 {
@@ -285,9 +274,11 @@ int echo_client_main(int argc, char **argv)
 		(void)close(sock); /* exiting anyway */
 		return EX_OSERR;
 	}
-	pid_t writer = process_fork();
+	/* The writer ignores SIGPIPE: a server that resets the connection gives EPIPE, not a silent death. */
+	static const int ignored[] = {SIGPIPE};
+	pid_t writer = process_fork(ignored, 1);
 	if (writer == 0)
-		run_writer(sock, server_text);
+		_exit(send_input(sock, server_text)); /* the writer's whole life */
 	if (writer < 0) {
 		cli_error("fork: %s", strerror(errno));
 		(void)close(sock);

@@ -12,7 +12,7 @@
 
 #include "sig.h"
 
-pid_t process_fork(void)
+pid_t process_fork(const int *ignore, int count)
 {
 	sigset_t saved;
 	pid_t parent = getpid();
@@ -22,11 +22,17 @@ pid_t process_fork(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		/*
-		 * Put back the default actions, then unblock (sig_reset does both):
-		 * a signal that came in between is delivered now, with its default
-		 * action, instead of running a handler meant for the parent.
+		 * Still blocked: put back the default actions, set the ignored ones,
+		 * and only then unblock. A signal that came in between is delivered
+		 * now with the child's own disposition, instead of running a handler
+		 * meant for the parent, or killing a child that was to ignore it.
 		 */
-		if (sig_reset() != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		if (sig_forget() != 0)
+			_exit(EX_OSERR);
+		for (int i = 0; i < count; i++)
+			if (sig_set(ignore[i], SIG_IGN) != 0)
+				_exit(EX_OSERR);
+		if (sig_unblock_all() != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 			_exit(EX_OSERR);
 		if (getppid() != parent)
 			_exit(EX_OSERR); /* the parent died before PR_SET_PDEATHSIG took effect */

@@ -1,7 +1,7 @@
 /*
  * process: child processes that must not outlive their parent, and ending
- * them. The fork server's children and the clients' second processes are
- * made this way.
+ * them. The fork server's children, the clients' second processes and the
+ * shell's commands are made this way.
  */
 #ifndef FORKNET_PROCESS_H
 #define FORKNET_PROCESS_H
@@ -10,14 +10,17 @@
 
 /*
  * Forks a child that dies with its parent. Signals are blocked across the
- * fork, so that no signal can run the parent's handlers in the child; in the
- * child the caught signals are reset (sig_reset) and unblocked, the kernel is
- * asked for SIGTERM should the parent die (PR_SET_PDEATHSIG), and a parent
- * that died before that took effect makes the child exit at once. A child
- * that cannot do all this exits with EX_OSERR. Returns as fork() does: the
- * child's pid, 0 in the child, or -1 with errno set.
+ * fork, so that no signal can run the parent's handlers in the child. In the
+ * child, the caught signals get their default action back, the COUNT signals
+ * in IGNORE are set to be ignored, and only then are signals unblocked: a
+ * signal that came meanwhile meets the child's own dispositions, never the
+ * parent's, nor a default it was to ignore. The kernel is asked for SIGTERM
+ * should the parent die (PR_SET_PDEATHSIG; it lasts across exec), and a
+ * parent that died before that took effect makes the child exit at once. A
+ * child that cannot do all this exits with EX_OSERR. Returns as fork() does:
+ * the child's pid, 0 in the child, or -1 with errno set.
  */
-pid_t process_fork(void);
+pid_t process_fork(const int *ignore, int count);
 
 /* Waits for PID to end, retrying on EINTR. Returns 0 with its wait *STATUS, or -1. */
 int process_wait(pid_t pid, int *status);

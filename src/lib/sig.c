@@ -93,6 +93,22 @@ int sig_restore(const sigset_t *old)
 
 int sig_reset(void)
 {
+	int status = sig_forget();
+
+	if (sig_unblock_all() != 0)
+		status = -1;
+	return status;
+}
+
+int sig_unblock_all(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+int sig_forget(void)
+{
 	int status = 0;
 
 	for (int i = 0; i < caught_count; i++) {
@@ -106,10 +122,6 @@ int sig_reset(void)
 			status = -1;
 		pipe_fds[i] = -1;
 	}
-	sigset_t none;
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
-		status = -1;
 	return status;
 }
 

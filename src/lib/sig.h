@@ -44,11 +44,20 @@ int sig_restore(const sigset_t *old);
 
 /*
  * Undoes sig_catch: restores the default action of every caught signal,
- * forgets pending ones, closes the pipe, and unblocks all signals. A child
- * just forked (with signals blocked) calls it first; a program that caught
- * signals calls it when it is done with them. Returns 0 or -1.
+ * forgets pending ones, closes the pipe, and unblocks all signals. A program
+ * that caught signals calls it when it is done with them. Returns 0 or -1.
  */
 int sig_reset(void);
+
+/*
+ * The first half of sig_reset, for a child just forked with signals blocked:
+ * everything but the unblocking, so that the child can set its own
+ * dispositions first (see process_fork). Returns 0 or -1.
+ */
+int sig_forget(void);
+
+/* Unblocks all signals. Returns 0 or -1. */
+int sig_unblock_all(void);
 
 /* Writes the signal's name ("SIGKILL") into BUF and returns BUF. */
 const char *sig_name(int signo, char *buf, unsigned size);

@@ -94,22 +94,13 @@ static bool handle_signals(struct fork_server *fs)
 
 /*
  * The child's side of fork(): serve the connection and exit. Never returns.
- * process_fork has reset the signals and tied the child to the server's life
- * (PR_SET_PDEATHSIG: a server killed with SIGKILL leaves no orphan). SIGPIPE
- * stays ignored: a vanished client then shows up as EPIPE, which the service
- * logs.
+ * process_fork has reset the signals, set SIGINT ignored (see spawn) and tied
+ * the child to the server's life (PR_SET_PDEATHSIG: a server killed with
+ * SIGKILL leaves no orphan). SIGPIPE stays ignored, as in the parent: a
+ * vanished client then shows up as EPIPE, which the service logs.
  */
 static void run_child(struct server *server, struct connection *conn)
 {
-	/*
-	 * Ctrl-C in a terminal sends SIGINT to the whole process group, children
-	 * included. Ignoring it here lets the parent stop them in order (SIGTERM,
-	 * grace period) instead of every child dying on the spot.
-	 */
-	if (sig_set(SIGINT, SIG_IGN) != 0) {
-		log_error("child: ignoring SIGINT: %s", strerror(errno));
-		_exit(EX_OSERR);
-	}
 	/* The listening sockets are the parent's business. */
 	if (listeners_close(&server->listeners) != 0)
 		log_warning("child: close listening socket: %s", strerror(errno));
@@ -127,7 +118,13 @@ static void spawn(struct fork_server *fs, int fd, const struct address *peer)
 	char address[ADDRESS_TEXT_MAX];
 	struct timespec started = clock_now();
 
-	pid_t pid = process_fork();
+	/*
+	 * Ctrl-C in a terminal sends SIGINT to the whole process group, children
+	 * included. The child ignores it, so the parent stops it in order
+	 * (SIGTERM, grace period) instead of every child dying on the spot.
+	 */
+	static const int ignored[] = {SIGINT};
+	pid_t pid = process_fork(ignored, 1);
 	if (pid == 0)
 		run_child(fs->server, &conn);
 	if (pid < 0) {

@@ -44,7 +44,7 @@
 #include "words.h"
 
 #define PROMPT "> "
-/* A longer line is refused (and skipped to its end): execve could not take it anyway. */
+/* A longer line is refused, and skipped to its end: a bound chosen so memory stays bounded. */
 #define LINE_MAX_BYTES (1024 * 1024)
 #define JOBS_MAX 64
 /* At exit, how long background jobs get after SIGHUP before SIGKILL. */
@@ -65,7 +65,7 @@ struct shell {
 	pid_t foreground;    /* the command being waited for, or 0 */
 	bool foreground_done;
 	int foreground_status;
-	bool interrupted;    /* SIGINT or SIGQUIT came */
+	int interrupted;     /* SIGINT or SIGQUIT came (which one), or 0 */
 	int stop_signal;     /* SIGTERM or SIGHUP came: end the shell */
 	struct job jobs[JOBS_MAX];
 
@@ -151,7 +151,7 @@ static void handle_signals(struct shell *sh)
 		if (signo == SIGCHLD)
 			reap(sh);
 		else if (signo == SIGINT || signo == SIGQUIT)
-			sh->interrupted = true;
+			sh->interrupted = signo;
 		else
 			sh->stop_signal = signo;
 	}
@@ -174,7 +174,7 @@ static void report_jobs(struct shell *sh)
 enum line_result {
 	LINE_READ,        /* a whole line */
 	LINE_END,         /* end of input */
-	LINE_INTERRUPTED, /* Ctrl-C at the prompt */
+	LINE_INTERRUPTED, /* Ctrl-C (or Ctrl-\) at the prompt: sh->interrupted says which */
 	LINE_TOO_LONG,    /* a line over LINE_MAX_BYTES, now skipped */
 	LINE_STOPPED,     /* SIGTERM or SIGHUP */
 	LINE_FAILED,      /* reading failed (reported) */
@@ -263,8 +263,7 @@ static enum line_result read_line(struct shell *sh, size_t *length)
 			handle_signals(sh);
 			if (sh->stop_signal != 0)
 				return LINE_STOPPED;
-			if (sh->interrupted) {
-				sh->interrupted = false;
+			if (sh->interrupted != 0) {
 				sh->input_length = 0; /* the half-typed line goes, as the terminal's does */
 				return LINE_INTERRUPTED;
 			}
@@ -289,18 +288,18 @@ static enum line_result read_line(struct shell *sh, size_t *length)
 	}
 }
 
-/* The child's side: become the command. Never returns. */
+/*
+ * The child's side: become the command. Never returns. process_fork has put
+ * back the default actions of the signals the shell catches (a background job
+ * ignores SIGINT and SIGQUIT, see run_command), and asked for SIGTERM should
+ * the shell die, which lasts across exec: commands end with the shell.
+ */
 static void become(char **argv, bool background)
 {
-	/*
-	 * process_fork has put back the default actions of the signals the shell
-	 * catches. A background job, as in any shell without job control, ignores
-	 * Ctrl-C and Ctrl-\ (meant for the foreground) and reads /dev/null.
-	 */
+	/* A background job, as in any shell without job control, reads /dev/null. */
 	if (background) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || sig_set(SIGINT, SIG_IGN) != 0 ||
-		    sig_set(SIGQUIT, SIG_IGN) != 0) {
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0) {
 			say("forknet shell: %s: preparing a background job: %s", argv[0], strerror(errno));
 			_exit(126);
 		}
@@ -329,11 +328,15 @@ static void wait_foreground(struct shell *sh)
 			break;
 		}
 		handle_signals(sh);
-		/* Ctrl-C was for the command: the terminal sent it SIGINT too. Nothing to do here. */
-		sh->interrupted = false;
+		/*
+		 * Ctrl-C was for the command: the terminal sent it SIGINT too, so the
+		 * shell has nothing to do now (run_command decides what follows).
+		 */
 		if (sh->stop_signal != 0 && passed != sh->stop_signal) {
 			passed = sh->stop_signal;
-			(void)kill(sh->foreground, passed); /* it may have just ended: fine */
+			/* It may have just ended: fine. SIGCONT, in case it is stopped. */
+			(void)kill(sh->foreground, passed);
+			(void)kill(sh->foreground, SIGCONT);
 		}
 	}
 	if (!sh->foreground_done) {
@@ -360,7 +363,9 @@ static void run_command(struct shell *sh, char **argv, bool background)
 			return;
 		}
 	}
-	pid_t pid = process_fork();
+	/* A background job ignores Ctrl-C and Ctrl-\, which are meant for the foreground. */
+	static const int ignored[] = {SIGINT, SIGQUIT};
+	pid_t pid = process_fork(ignored, background ? 2 : 0);
 	if (pid == 0)
 		become(argv, background);
 	if (pid < 0) {
@@ -376,11 +381,21 @@ static void run_command(struct shell *sh, char **argv, bool background)
 	}
 	sh->foreground = pid;
 	sh->foreground_done = false;
+	sh->interrupted = 0;
 	wait_foreground(sh);
 	sh->foreground = 0;
 	sh->last_status = status_value(sh->foreground_status);
 	if (!(WIFEXITED(sh->foreground_status) && WEXITSTATUS(sh->foreground_status) == 0))
 		say("%s", how_it_ended(sh->foreground_status, how, sizeof how));
+	/*
+	 * A person at a terminal pressed Ctrl-C to stop the command, not the
+	 * shell. A script, though, is stopped by it, as sh does: when the command
+	 * died of the shell's SIGINT or SIGQUIT, the shell ends too.
+	 */
+	int signo = WIFSIGNALED(sh->foreground_status) ? WTERMSIG(sh->foreground_status) : 0;
+	if (!sh->interactive && sh->interrupted != 0 && signo == sh->interrupted)
+		sh->stop_signal = signo;
+	sh->interrupted = 0;
 }
 
 /* cd [DIR]: must be a builtin, as a child's chdir would change only the child. */
@@ -403,6 +418,11 @@ static void change_directory(struct shell *sh, char **argv, size_t count)
 		sh->last_status = 1;
 		return;
 	}
+	/* Commands read $PWD for where they are: keep it true. */
+	char *where = getcwd(NULL, 0);
+	if (where == NULL || setenv("PWD", where, 1) != 0)
+		say("forknet shell: cd: setting PWD: %s", strerror(errno));
+	free(where);
 	sh->last_status = 0;
 }
 
@@ -550,9 +570,10 @@ int shell_main(int argc, char **argv)
 			if (sh.interactive) {
 				(void)io_write_all(STDERR_FILENO, "\n", 1, -1);
 			} else {
-				status = 128 + SIGINT; /* a script is stopped by Ctrl-C */
+				status = 128 + sh.interrupted; /* a script is stopped by Ctrl-C or Ctrl-\ */
 				end = true;
 			}
+			sh.interrupted = 0;
 			break;
 		case LINE_TOO_LONG:
 			say("forknet shell: line longer than %d bytes; ignored", LINE_MAX_BYTES);

@@ -138,7 +138,7 @@ enum words_result words_split(const char *line, size_t length, int last_status,
 	if (result != WORDS_OK)
 		return result;
 	if (s.count == 0)
-		return WORDS_EMPTY; /* blanks, or a lone "&" */
+		return s.background ? WORDS_LONE_AMPERSAND : WORDS_EMPTY;
 
 	out->storage = malloc(s.bytes);
 	out->argv = calloc(s.count + 1, sizeof *out->argv);
@@ -169,6 +169,8 @@ const char *words_problem(enum words_result result)
 		return "no problem";
 	case WORDS_EMPTY:
 		return "nothing to run";
+	case WORDS_LONE_AMPERSAND:
+		return "& with no command before it";
 	case WORDS_UNBALANCED:
 		return "unbalanced quote";
 	case WORDS_NUL:

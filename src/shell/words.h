@@ -27,6 +27,7 @@ struct words {
 enum words_result {
 	WORDS_OK,
 	WORDS_EMPTY,      /* nothing but blanks */
+	WORDS_LONE_AMPERSAND, /* "&" with no command before it */
 	WORDS_UNBALANCED, /* a quote was opened and not closed */
 	WORDS_NUL,        /* a NUL byte: it cannot be passed to a program */
 	WORDS_TRAILING_BACKSLASH,

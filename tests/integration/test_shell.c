@@ -187,6 +187,97 @@ static void test_jobs_end_with_the_shell(void **state)
 	assert_int_equal(harness_reap_orphans(), 0);
 }
 
+/* Commands get only the standard descriptors, and the signal dispositions of a fresh program. */
+static void test_what_commands_inherit(void **state)
+{
+	(void)state;
+	expect_shell("sh -c 'ls /proc/$$/fd; grep -E \"^Sig(Ign|Blk)\" /proc/$$/status'\n",
+		     "0\n1\n2\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", "", 0);
+	/* A background job ignores SIGINT and SIGQUIT (bits 2 and 3), nothing else. */
+	int status;
+	char *errors;
+	static const char input[] = "sh -c 'grep -E \"^SigIgn\" /proc/$$/status' &\nsleep 0.5\n";
+	char *output = run_shell(input, sizeof input - 1, &status, &errors);
+	assert_string_equal(output, "SigIgn:\t0000000000000006\n");
+	assert_int_equal(harness_count(errors, "] done (exit 0)\n"), 1);
+	free(output);
+	free(errors);
+}
+
+static void test_lone_ampersand_and_pwd(void **state)
+{
+	(void)state;
+	expect_shell("&\necho $?\n", "2\n", "forknet shell: & with no command before it; line ignored\n", 0);
+	expect_shell("cd /tmp\nsh -c 'echo $PWD'\n", "/tmp\n", "", 0);
+}
+
+/* A background job killed by a signal is reported so; one that ignores SIGHUP gets SIGKILL at the end. */
+static void test_job_reports(void **state)
+{
+	(void)state;
+	int status;
+	char *errors;
+	/* The second job is given time to set its trap before the shell ends and hangs up. */
+	static const char input[] = "sh -c 'kill -TERM $$' &\nsleep 0.5\n"
+				    "sh -c 'trap \"\" HUP; exec sleep 60' &\nsleep 0.5\n";
+	char *output = run_shell(input, sizeof input - 1, &status, &errors);
+	assert_int_equal(status, 0);
+	assert_int_equal(harness_count(errors, "] done (killed by SIGTERM)\n"), 1);
+	assert_int_equal(harness_count(errors, "] done (killed by SIGKILL)\n"), 1);
+	free(output);
+	free(errors);
+	assert_int_equal(harness_reap_orphans(), 0);
+}
+
+/* Starts the shell on a pipe with INPUT, and waits until it runs a command: returns that command. */
+static pid_t shell_running(struct process **shell, const char *input)
+{
+	*shell = harness_spawn((const char *[]){"shell", NULL}, &piped);
+	assert_int_equal(write((*shell)->stdin_fd, input, strlen(input)), (ssize_t)strlen(input));
+	pid_t command;
+	assert_true(harness_wait_children((*shell)->pid, 1, T));
+	assert_int_equal(harness_children((*shell)->pid, &command, 1, NULL), 1);
+	return command;
+}
+
+/* A shell reading a script is stopped by Ctrl-C (SIGINT to its process group), as sh is. */
+static void test_ctrl_c_stops_a_script(void **state)
+{
+	(void)state;
+	struct process *shell;
+	shell_running(&shell, "sleep 30\necho after\n");
+	assert_int_equal(kill(-shell->pid, SIGINT), 0);
+	assert_true(harness_wait_exit(shell, T));
+	assert_true(WIFEXITED(shell->status));
+	assert_int_equal(WEXITSTATUS(shell->status), 130);
+	char *output = harness_pipe_through(shell, "", 0, false, NULL, T);
+	assert_string_equal(output, "");
+	free(output);
+	assert_true(harness_wait_log(shell, "killed by SIGINT\n", 1, 0));
+	assert_int_equal(harness_reap_orphans(), 0);
+}
+
+/* SIGTERM to the shell reaches the command it waits for, even a stopped one, and ends the shell. */
+static void test_sigterm_ends_command_and_shell(void **state)
+{
+	(void)state;
+	struct process *shell;
+	pid_t command = shell_running(&shell, "sh -c 'kill -STOP $$'\necho after\n");
+	struct timespec start = harness_now();
+	while (harness_process_state(command) != 'T') {
+		assert_true(harness_ms_since(start) < T);
+		usleep(5000);
+	}
+	assert_int_equal(kill(shell->pid, SIGTERM), 0);
+	assert_true(harness_wait_exit(shell, T));
+	assert_int_equal(WEXITSTATUS(shell->status), 143);
+	assert_false(harness_process_exists(command));
+	assert_true(harness_wait_log(shell, "killed by SIGTERM\n", 1, 0));
+	char *output = harness_pipe_through(shell, "", 0, false, NULL, T);
+	assert_string_equal(output, "");
+	free(output);
+}
+
 /* ---- through a pseudo-terminal ---- */
 
 /* A shell on a pseudo-terminal: its controlling terminal, as when a person types. */
@@ -308,6 +399,28 @@ static void test_ctrl_c_at_the_prompt(void **state)
 	assert_false(harness_process_exists(job));
 }
 
+/*
+ * Ctrl-C right after "CMD &": the job must already ignore it. The window is
+ * between fork and exec; 50 jobs, each followed at once by SIGINT to the
+ * whole group, as a quick finger would send it.
+ */
+static void test_background_job_never_gets_ctrl_c(void **state)
+{
+	(void)state;
+	struct terminal *term = open_terminal();
+	terminal_wait(term, "> ", 1);
+	for (int round = 0; round < 50; round++) {
+		terminal_type(term, "sleep 30 &\n");
+		assert_int_equal(kill(-term->pid, SIGINT), 0);
+		terminal_wait(term, "> ", round + 2);
+	}
+	terminal_type(term, "echo listed\n");
+	terminal_wait(term, "listed", 2);
+	if (strstr(term->text, "killed by SIGINT") != NULL)
+		fail_msg("a background job got the Ctrl-C: %s", term->text);
+	terminal_close(term); /* the jobs are hung up with the shell */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +432,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_lines, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_background_job, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_end_with_the_shell, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_what_commands_inherit, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_lone_ampersand_and_pwd, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_job_reports, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_ctrl_c_stops_a_script, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_ends_command_and_shell, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_background_job_never_gets_ctrl_c, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_c_interrupts_the_command, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_c_at_the_prompt, harness_setup, harness_teardown),
 	};

@@ -82,7 +82,8 @@ static void test_problems(void **state)
 	(void)state;
 	expect_result("", 0, WORDS_EMPTY);
 	expect_result(" \t ", 3, WORDS_EMPTY);
-	expect_result("&", 1, WORDS_EMPTY);
+	expect_result("&", 1, WORDS_LONE_AMPERSAND);
+	expect_result("  &  ", 5, WORDS_LONE_AMPERSAND);
 	expect_result("echo 'open", 10, WORDS_UNBALANCED);
 	expect_result("echo \"open", 10, WORDS_UNBALANCED);
 	expect_result("echo \"open\\\"", 12, WORDS_UNBALANCED);
