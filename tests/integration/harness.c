@@ -948,6 +948,8 @@ struct process *harness_spawn_program(const char *path, const char *const *args,
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		for (int fd = 3; fd < 1024; fd++)
 			close(fd);
+		if (options->extra_fd && open("/dev/zero", O_RDONLY) != 3)
+			_exit(126);
 		execv(path, (char *const *)argv);
 		_exit(127);
 	}

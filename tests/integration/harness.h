@@ -42,6 +42,7 @@ struct spawn_options {
 	long nproc_limit; /* RLIMIT_NPROC soft limit for the process, or -1 */
 	const char *stdout_file; /* open this file as standard output (e.g. /dev/full) */
 	unsigned closed; /* bit N set: start the program with descriptor N (0-2) closed */
+	bool extra_fd; /* start the program with descriptor 3 open too (on /dev/zero) */
 };
 
 /* Now, on CLOCK_MONOTONIC, and the milliseconds since START: for the tests' own deadlines. */

@@ -508,7 +508,9 @@ static void test_daemon_detaches_counts_and_stops(void **state)
 {
 	(void)state;
 	make_daemon_paths();
-	struct process *lab = start_lab("daemon", (const char *[]){pid_path, log_path, "20", NULL}, NULL);
+	/* It inherits one more descriptor, as from a careless parent: the daemon must close it. */
+	static const struct spawn_options careless = {.nproc_limit = -1, .extra_fd = true};
+	struct process *lab = start_lab("daemon", (const char *[]){pid_path, log_path, "20", NULL}, &careless);
 	char *log = expect_exit(lab, 0); /* the command returns once the daemon is ready */
 	long announced = number_after(log, "daemon: started, pid=");
 	free(log);
@@ -531,6 +533,9 @@ static void test_daemon_detaches_counts_and_stops(void **state)
 	expect_link(pid, "fd/0", "/dev/null");
 	expect_link(pid, "fd/1", "/dev/null");
 	expect_link(pid, "fd/2", "/dev/null");
+	/* Nothing inherited is left open: the standard three and its own log, no more. */
+	expect_link(pid, "fd/3", log_path);
+	assert_int_equal(harness_fd_count(pid), 4);
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	assert_true(file_has(path, "Umask:\t0022\n"));
