@@ -78,8 +78,11 @@ int main(int argc, char **argv)
 	}
 
 	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	char line[256];
+	if (clock_gettime(CLOCK_MONOTONIC, &start) != 0) {
+		perror("alarm_timeout: clock_gettime");
+		return EX_OSERR;
+	}
+	char line[256] = "";
 	size_t length = 0;
 	bool eof = false;
 	alarm((unsigned)seconds);

@@ -81,26 +81,33 @@ static void reap(int signo)
 	errno = saved_errno;
 }
 
+/* close(), and a word should it fail: the descriptor is released all the same on Linux. */
+static void close_or_say(int fd)
+{
+	if (close(fd) != 0)
+		perror("iterative_vs_fork: close");
+}
+
 /* The fork server's part for one client: a child serves it, the parent goes back to accept. */
 static void serve_forked(int listener, int fd, const char *peer)
 {
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror("iterative_vs_fork: fork"); /* no child: this client is dropped */
-		close(fd);
+		close_or_say(fd);
 		return;
 	}
 	if (pid == 0) {
 		/* End with the server: should it die, the kernel sends us SIGTERM. */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 			_exit(EX_OSERR);
-		close(listener); /* the child serves; accepting is the parent's job */
+		close_or_say(listener); /* the child serves; accepting is the parent's job */
 		long bytes = echo(fd);
 		printf("%s: child %ld: %s closed, %ld bytes echoed\n", mode, (long)getpid(), peer, bytes);
 		_exit(0);
 	}
 	printf("%s: child %ld serves %s\n", mode, (long)pid, peer);
-	close(fd); /* the parent's copy: without this, the client never sees the end */
+	close_or_say(fd); /* the parent's copy: without this, the client never sees the end */
 }
 
 int main(int argc, char **argv)
@@ -162,7 +169,7 @@ int main(int argc, char **argv)
 		} else {
 			/* Iterative: this client has the server to itself until it leaves. */
 			long bytes = echo(fd);
-			close(fd);
+			close_or_say(fd);
 			printf("%s: %s closed, %ld bytes echoed\n", mode, peer, bytes);
 		}
 	}

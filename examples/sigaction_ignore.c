@@ -5,7 +5,7 @@
  * What it shows: sigaction() sets SIGINT's action to SIG_IGN and, through its
  * third argument, hands back the action that was there before. After SECONDS
  * the saved action is put back. "Put back" is not "set to SIG_DFL": a program
- * started with SIGINT already ignored (nohup, a background job of a script)
+ * started with SIGINT already ignored (a background job of a script, say)
  * must keep ignoring it, and restoring the saved action does just that.
  *
  * Run:    build/examples/sigaction_ignore [SECONDS]     (1-3600, default 5)

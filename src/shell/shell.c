@@ -349,7 +349,6 @@ static void wait_foreground(struct shell *sh)
 /* Runs ARGV as a command, in the foreground or the background. */
 static void run_command(struct shell *sh, char **argv, bool background)
 {
-	char how[64];
 	struct job *job = NULL;
 
 	if (background) {
@@ -385,8 +384,10 @@ static void run_command(struct shell *sh, char **argv, bool background)
 	wait_foreground(sh);
 	sh->foreground = 0;
 	sh->last_status = status_value(sh->foreground_status);
-	if (!(WIFEXITED(sh->foreground_status) && WEXITSTATUS(sh->foreground_status) == 0))
+	if (!(WIFEXITED(sh->foreground_status) && WEXITSTATUS(sh->foreground_status) == 0)) {
+		char how[64];
 		say("%s", how_it_ended(sh->foreground_status, how, sizeof how));
+	}
 	/*
 	 * A person at a terminal pressed Ctrl-C to stop the command, not the
 	 * shell. A script, though, is stopped by it, as sh does: when the command
