@@ -93,6 +93,8 @@ static int wait_until_ready(pid_t child, int ready_fd, const char *pid_path)
 	ssize_t count;
 	while ((count = read(ready_fd, &daemon_pid, sizeof daemon_pid)) < 0 && errno == EINTR)
 		;
+	if (close(ready_fd) != 0)
+		perror("daemon: close");
 	if (count != (ssize_t)sizeof daemon_pid) {
 		fprintf(stderr, "daemon: the daemon did not start\n");
 		if (unlink(pid_path) != 0 && errno != ENOENT)
