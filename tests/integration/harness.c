@@ -157,7 +157,13 @@ static const char *binary_path(void)
 	return path != NULL ? path : "build/forknet";
 }
 
-struct process *harness_spawn(const char *const *args, const struct spawn_options *options)
+/*
+ * Starts PATH as NAME with ARGS in a process group of its own: standard
+ * output and error into a log (or pipes), the signal state a shell would
+ * give, descriptors 0-2 only (and 3 if asked).
+ */
+static struct process *spawn(const char *path, const char *name, const char *const *args,
+			     const struct spawn_options *options)
 {
 	static const struct spawn_options defaults = {.nproc_limit = -1};
 	const char *argv[32];
@@ -167,7 +173,8 @@ struct process *harness_spawn(const char *const *args, const struct spawn_option
 	if (options == NULL)
 		options = &defaults;
 	assert_true(process_count < MAX_PROCESSES);
-	argv[argc++] = "forknet";
+	assert_false(options->extra_fd && options->unprivileged);
+	argv[argc++] = name;
 	for (int i = 0; args[i] != NULL && argc < 31; i++)
 		argv[argc++] = args[i];
 	argv[argc] = NULL;
@@ -182,7 +189,7 @@ struct process *harness_spawn(const char *const *args, const struct spawn_option
 		assert_int_equal(pipe2(out_pipe, O_CLOEXEC), 0);
 	int program = -1;
 	if (options->unprivileged) {
-		program = binary_copy(binary_path());
+		program = binary_copy(path);
 		assert_true(program >= 0);
 	}
 
@@ -203,7 +210,8 @@ struct process *harness_spawn(const char *const *args, const struct spawn_option
 		for (int fd = 0; fd <= 2; fd++)
 			if (options->closed & (1u << fd))
 				close(fd);
-		signal(SIGPIPE, SIG_DFL);
+		/* Dispositions and mask as a shell would give them: defaults, nothing blocked. */
+		signal(SIGPIPE, SIG_DFL); /* ignored here; exec would keep it ignored */
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -223,10 +231,12 @@ struct process *harness_spawn(const char *const *args, const struct spawn_option
 		for (int fd = 3; fd < 1024; fd++)
 			if (fd != program)
 				close(fd);
+		if (options->extra_fd && open("/dev/zero", O_RDONLY) != 3)
+			_exit(126);
 		if (program >= 0)
 			fexecve(program, (char *const *)argv, environ);
 		else
-			execv(binary_path(), (char *const *)argv);
+			execv(path, (char *const *)argv);
 		_exit(127);
 	}
 	setpgid(pid, pid); /* also here, so that it holds before the child gets to it */
@@ -241,6 +251,11 @@ struct process *harness_spawn(const char *const *args, const struct spawn_option
 	*process = (struct process){.pid = pid, .log_fd = log_fd, .stdin_fd = in_pipe[1],
 				    .stdout_fd = out_pipe[0]};
 	return process;
+}
+
+struct process *harness_spawn(const char *const *args, const struct spawn_options *options)
+{
+	return spawn(binary_path(), "forknet", args, options);
 }
 
 struct process *harness_start_server(const char *const *args)
@@ -899,70 +914,8 @@ uint16_t harness_unused_udp_port(void)
 struct process *harness_spawn_program(const char *path, const char *const *args,
 				      const struct spawn_options *options)
 {
-	static const struct spawn_options defaults = {.nproc_limit = -1};
-	const char *argv[32];
-	int argc = 0;
-	int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1};
-
-	if (options == NULL)
-		options = &defaults;
-	assert_false(options->unprivileged);
-	assert_true(options->nproc_limit < 0);
-	assert_true(process_count < MAX_PROCESSES);
 	const char *slash = strrchr(path, '/');
-	argv[argc++] = slash != NULL ? slash + 1 : path;
-	for (int i = 0; args[i] != NULL && argc < 31; i++)
-		argv[argc++] = args[i];
-	argv[argc] = NULL;
-
-	int log_fd = memfd_create("program-log", MFD_CLOEXEC);
-	assert_true(log_fd >= 0);
-	/* O_APPEND: a program and its children share this file; no line may overwrite another. */
-	assert_int_equal(fcntl(log_fd, F_SETFL, O_APPEND), 0);
-	if (options->stdin_pipe)
-		assert_int_equal(pipe2(in_pipe, O_CLOEXEC), 0);
-	if (options->stdout_pipe)
-		assert_int_equal(pipe2(out_pipe, O_CLOEXEC), 0);
-
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		setpgid(0, 0);
-		int null = open("/dev/null", O_RDWR);
-		if (null < 0 || dup2(options->stdin_pipe ? in_pipe[0] : null, STDIN_FILENO) < 0 ||
-		    dup2(options->stdout_pipe ? out_pipe[1] : log_fd, STDOUT_FILENO) < 0 ||
-		    dup2(log_fd, STDERR_FILENO) < 0)
-			_exit(126);
-		if (options->stdout_file != NULL) {
-			int out = open(options->stdout_file, O_WRONLY);
-			if (out < 0 || dup2(out, STDOUT_FILENO) < 0)
-				_exit(126);
-		}
-		for (int fd = 0; fd <= 2; fd++)
-			if (options->closed & (1u << fd))
-				close(fd);
-		/* Dispositions and mask as a shell would give them: defaults, nothing blocked. */
-		signal(SIGPIPE, SIG_DFL); /* ignored here; exec would keep it ignored */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (int fd = 3; fd < 1024; fd++)
-			close(fd);
-		if (options->extra_fd && open("/dev/zero", O_RDONLY) != 3)
-			_exit(126);
-		execv(path, (char *const *)argv);
-		_exit(127);
-	}
-	setpgid(pid, pid); /* also here, so that it holds before the child gets to it */
-	if (options->stdin_pipe)
-		close(in_pipe[0]);
-	if (options->stdout_pipe)
-		close(out_pipe[1]);
-
-	struct process *process = &processes[process_count++];
-	*process = (struct process){.pid = pid, .log_fd = log_fd, .stdin_fd = in_pipe[1],
-				    .stdout_fd = out_pipe[0]};
-	return process;
+	return spawn(path, slash != NULL ? slash + 1 : path, args, options);
 }
 
 bool harness_wait_listening(struct process *process, int timeout_ms)
