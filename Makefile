@@ -7,6 +7,7 @@
 #   make test SANITIZE=1      the same tests, built with ASan and UBSan (in build-san/)
 #   make fuzz                 run each fuzz target for FUZZ_SECONDS (default 60), with clang
 #   make bench-chat           the chat relay benchmark against ncat (bench/chat-bench.sh)
+#   make bench-shell          the cost of one command in forknet shell, dash and bash
 #   make install PREFIX=/usr/local DESTDIR=
 #   make CC=clang BUILD=build-clang   the same build with another compiler
 
@@ -43,7 +44,7 @@ TESTS := $(UNIT_TESTS) $(INTEGRATION_TESTS)
 # The labs: one program per file, each standing alone (no library), for students to read.
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all run test tests examples fuzz bench-chat install clean
+.PHONY: all run test tests examples fuzz bench-chat bench-shell install clean
 .DELETE_ON_ERROR:
 # Keep the objects of test programs (make would delete them as intermediates).
 .SECONDARY:
@@ -116,6 +117,10 @@ bench-chat:
 	@tests/install-deps bench
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/chat_bench
 	bench/chat-bench.sh $(BUILD)
+
+# What one external command costs in forknet shell, dash and bash (bench/shell-bench.sh).
+bench-shell: all
+	bench/shell-bench.sh $(BUILD)
 
 $(BUILD)/bench/chat_bench: $(BENCH_OBJECTS)
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ -lm
