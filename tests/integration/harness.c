@@ -591,8 +591,7 @@ void harness_random_bytes(void *buf, size_t length, uint32_t seed)
 	}
 }
 
-/* Reads state, parent and CPU ticks from /proc/PID/stat; false if PID is gone. */
-static bool read_stat(pid_t pid, char *state, pid_t *parent, unsigned long *ticks)
+bool harness_process_stat(pid_t pid, struct process_stat *out)
 {
 	char path[64], text[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -606,15 +605,17 @@ static bool read_stat(pid_t pid, char *state, pid_t *parent, unsigned long *tick
 	text[count] = '\0';
 	/* The command name is in parentheses and may itself contain ") ": skip to the last one. */
 	char *after = strrchr(text, ')');
-	if (after == NULL)
-		return false;
-	int ppid;
+	int parent, group, session, tty;
 	unsigned long utime, stime;
-	if (sscanf(after + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", state, &ppid,
-		   &utime, &stime) != 4)
+	if (after == NULL ||
+	    sscanf(after + 2, "%c %d %d %d %d %*d %*u %*u %*u %*u %*u %lu %lu", &out->state, &parent,
+		   &group, &session, &tty, &utime, &stime) != 7)
 		return false;
-	*parent = ppid;
-	*ticks = utime + stime;
+	out->parent = parent;
+	out->group = group;
+	out->session = session;
+	out->tty = tty;
+	out->ticks = utime + stime;
 	return true;
 }
 
@@ -627,16 +628,14 @@ size_t harness_children(pid_t parent, pid_t *out, size_t max, size_t *zombies)
 	for (struct dirent *entry; (entry = readdir(proc)) != NULL;) {
 		char *end;
 		long pid = strtol(entry->d_name, &end, 10);
-		char state;
-		pid_t ppid;
-		unsigned long ticks;
-		if (*end != '\0' || pid <= 0 || !read_stat((pid_t)pid, &state, &ppid, &ticks) ||
-		    ppid != parent)
+		struct process_stat stat;
+		if (*end != '\0' || pid <= 0 || !harness_process_stat((pid_t)pid, &stat) ||
+		    stat.parent != parent)
 			continue;
 		if (out != NULL && count < max)
 			out[count] = (pid_t)pid;
 		count++;
-		if (state == 'Z')
+		if (stat.state == 'Z')
 			dead++;
 	}
 	closedir(proc);
@@ -663,10 +662,8 @@ bool harness_process_exists(pid_t pid)
 
 char harness_process_state(pid_t pid)
 {
-	char state;
-	pid_t parent;
-	unsigned long ticks;
-	return read_stat(pid, &state, &parent, &ticks) ? state : 0;
+	struct process_stat stat;
+	return harness_process_stat(pid, &stat) ? stat.state : 0;
 }
 
 size_t harness_socket_inodes(pid_t pid, unsigned long *out, size_t max)
@@ -734,11 +731,8 @@ bool harness_inode_listening(unsigned long inode)
 
 unsigned long harness_cpu_ticks(pid_t pid)
 {
-	char state;
-	pid_t parent;
-	unsigned long ticks = 0;
-	read_stat(pid, &state, &parent, &ticks);
-	return ticks;
+	struct process_stat stat;
+	return harness_process_stat(pid, &stat) ? stat.ticks : 0;
 }
 
 /* True if PID is a process this test started and has not reaped yet. */
@@ -934,31 +928,6 @@ bool harness_wait_listening(struct process *process, int timeout_ms)
 	process->port = colon != NULL ? (uint16_t)strtoul(colon + 1, NULL, 10) : 0;
 	free(log);
 	return process->port != 0;
-}
-
-bool harness_process_stat(pid_t pid, struct process_stat *out)
-{
-	char path[64], text[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t count = read(fd, text, sizeof text - 1);
-	close(fd);
-	if (count <= 0)
-		return false;
-	text[count] = '\0';
-	/* The command name is in parentheses and may itself contain ") ": skip to the last one. */
-	char *after = strrchr(text, ')');
-	int parent, group, session, tty;
-	if (after == NULL ||
-	    sscanf(after + 2, "%c %d %d %d %d", &out->state, &parent, &group, &session, &tty) != 5)
-		return false;
-	out->parent = parent;
-	out->group = group;
-	out->session = session;
-	out->tty = tty;
-	return true;
 }
 
 struct process *harness_adopt(pid_t pid)

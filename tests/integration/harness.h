@@ -223,6 +223,7 @@ struct process_stat {
 	pid_t group;     /* process group */
 	pid_t session;
 	int tty;         /* tty_nr: the controlling terminal's device number, 0 for none */
+	unsigned long ticks; /* CPU time used, user and system, in clock ticks */
 };
 
 /* Fills *OUT from /proc/PID/stat; false if PID is gone. */
