@@ -58,15 +58,6 @@ void chat_config_defaults(struct chat_config *config)
 	config->log_level = LOG_LEVEL_INFO;
 }
 
-/* The long name of option VALUE, for messages. */
-static const char *option_name(int value)
-{
-	for (const struct option *o = long_options; o->name != NULL; o++)
-		if (o->val == value)
-			return o->name;
-	return "?";
-}
-
 enum config_result chat_config_parse(struct chat_config *config, int argc, char **argv,
 				     char *error, size_t size)
 {
@@ -75,6 +66,7 @@ enum config_result chat_config_parse(struct chat_config *config, int argc, char 
 	optind = 0; /* glibc: start afresh */
 	opterr = 0;
 	for (int value; (value = getopt_long(argc, argv, ":b:p:qvh", long_options, NULL)) != -1;) {
+		const char *name = options_name(long_options, value); /* for messages */
 		switch (value) {
 		case 'b':
 			if (addr_host_kind(optarg) == HOST_INVALID) {
@@ -85,27 +77,27 @@ enum config_result chat_config_parse(struct chat_config *config, int argc, char 
 			config->bind = optarg;
 			break;
 		case 'p':
-			if (options_number(option_name(value), optarg, 0, 65535, &number, error, size) != 0)
+			if (options_number(name, optarg, 0, 65535, &number, error, size) != 0)
 				return CONFIG_ERROR;
 			config->port = (uint16_t)number;
 			break;
 		case OPTION_MAX_CLIENTS:
-			if (options_number(option_name(value), optarg, 1, CHAT_MAX_CLIENTS_LIMIT,
+			if (options_number(name, optarg, 1, CHAT_MAX_CLIENTS_LIMIT,
 					   &config->max_clients, error, size) != 0)
 				return CONFIG_ERROR;
 			break;
 		case OPTION_IDLE_TIMEOUT:
-			if (options_number(option_name(value), optarg, 1, 86400, &config->idle_timeout,
+			if (options_number(name, optarg, 1, 86400, &config->idle_timeout,
 					   error, size) != 0)
 				return CONFIG_ERROR;
 			break;
 		case OPTION_MAX_MESSAGE:
-			if (options_number(option_name(value), optarg, 1, CHAT_MAX_MESSAGE_LIMIT,
+			if (options_number(name, optarg, 1, CHAT_MAX_MESSAGE_LIMIT,
 					   &config->max_message, error, size) != 0)
 				return CONFIG_ERROR;
 			break;
 		case OPTION_RATE:
-			if (options_number(option_name(value), optarg, 0, 1000000, &config->rate, error,
+			if (options_number(name, optarg, 0, 1000000, &config->rate, error,
 					   size) != 0)
 				return CONFIG_ERROR;
 			break;

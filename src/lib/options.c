@@ -60,3 +60,11 @@ int options_number(const char *name, const char *text, unsigned long min, unsign
 		snprintf(error, size, "--%s '%s': not a number", name, text);
 	return -1;
 }
+
+const char *options_name(const struct option *long_options, int value)
+{
+	for (const struct option *o = long_options; o->name != NULL; o++)
+		if (o->val == value)
+			return o->name;
+	return "?";
+}

@@ -17,6 +17,9 @@
 void options_problem(int result, char **argv, const struct option *long_options, char *error,
 		     size_t size);
 
+/* The long name ("port") of the option whose val is VALUE in LONG_OPTIONS, or "?". */
+const char *options_name(const struct option *long_options, int value);
+
 /*
  * Parses TEXT, the value of the long option NAME ("port"), as a number in
  * MIN..MAX. Returns 0, or -1 with ERROR saying why: "--port '70000': out of

@@ -47,15 +47,6 @@ void server_config_defaults(struct server_config *config, uint16_t default_port)
 	config->log_level = LOG_LEVEL_INFO;
 }
 
-/* The long name of option VALUE, for messages. */
-static const char *option_name(int value)
-{
-	for (const struct option *o = long_options; o->name != NULL; o++)
-		if (o->val == value)
-			return o->name;
-	return "?";
-}
-
 enum config_result server_config_parse(struct server_config *config, int argc, char **argv,
 				       char *error, size_t size)
 {
@@ -68,6 +59,7 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 		int value = getopt_long(argc, argv, ":b:p:m:c:qvh", long_options, NULL);
 		if (value == -1)
 			break;
+		const char *name = options_name(long_options, value); /* for messages */
 		switch (value) {
 		case 'b':
 			if (addr_host_kind(optarg) == HOST_INVALID) {
@@ -78,7 +70,7 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 			config->bind = optarg;
 			break;
 		case 'p':
-			if (options_number(option_name(value), optarg, 0, 65535, &number, error, size) != 0)
+			if (options_number(name, optarg, 0, 65535, &number, error, size) != 0)
 				return CONFIG_ERROR;
 			config->port = (uint16_t)number;
 			break;
@@ -94,12 +86,12 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 			}
 			break;
 		case 'c':
-			if (options_number(option_name(value), optarg, 1, SERVER_MAX_CHILDREN_LIMIT,
+			if (options_number(name, optarg, 1, SERVER_MAX_CHILDREN_LIMIT,
 					  &config->max_children, error, size) != 0)
 				return CONFIG_ERROR;
 			break;
 		case OPTION_GRACE:
-			if (options_number(option_name(value), optarg, 0, SERVER_GRACE_LIMIT,
+			if (options_number(name, optarg, 0, SERVER_GRACE_LIMIT,
 					  &config->grace_seconds, error, size) != 0)
 				return CONFIG_ERROR;
 			break;
