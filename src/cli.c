@@ -11,17 +11,27 @@
 #include <sysexits.h>
 
 #include "lib/addr.h"
+#include "lib/text.h"
 
 void cli_error(const char *format, ...)
 {
-	char line[1024];
+	char line[1024], shown[TEXT_ESCAPE_SIZE(sizeof line)];
 	va_list args;
 
 	va_start(args, format);
-	vsnprintf(line, sizeof line, format, args);
+	int length = vsnprintf(line, sizeof line, format, args);
 	va_end(args);
+	if (length < 0)
+		return;
+	/*
+	 * Messages quote what the user gave (an argument, a command name), which
+	 * may hold control bytes: shown escaped, they cannot drive the terminal
+	 * nor split the line.
+	 */
+	text_escape_line(line, (size_t)length < sizeof line ? (size_t)length : sizeof line - 1,
+			 shown);
 	/* One fprintf for the whole line, so that it is not split among processes. */
-	fprintf(stderr, "%s: %s\n", FORKNET_NAME, line);
+	fprintf(stderr, "%s: %s\n", FORKNET_NAME, shown);
 }
 
 int cli_usage_error(const char *command, const char *message)

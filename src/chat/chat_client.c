@@ -41,6 +41,7 @@
 #include "../lib/options.h"
 #include "../lib/process.h"
 #include "../lib/sig.h"
+#include "../lib/text.h"
 #include "protocol.h"
 
 #define COMMAND "chat"
@@ -80,8 +81,8 @@ static int send_text(int sock, const char *text, size_t length)
 /* Writes a received datagram to standard output, made harmless, ending with a newline. */
 static int show(const char *data, size_t length)
 {
-	static char escaped[CHAT_ESCAPE_SIZE(CHAT_DATAGRAM_MAX) + 1];
-	size_t out = chat_escape(data, length, escaped);
+	static char escaped[TEXT_ESCAPE_SIZE(CHAT_DATAGRAM_MAX) + 1];
+	size_t out = text_escape(data, length, escaped);
 
 	if (out == 0 || escaped[out - 1] != '\n')
 		escaped[out++] = '\n';

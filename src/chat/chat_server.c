@@ -32,6 +32,7 @@
 #include "../lib/listeners.h"
 #include "../lib/log.h"
 #include "../lib/sig.h"
+#include "../lib/text.h"
 #include "admission.h"
 #include "config.h"
 #include "members.h"
@@ -65,12 +66,6 @@ struct chat_server {
 	struct iovec out_iov;
 	char relay[CHAT_DATAGRAM_MAX]; /* the datagram being relayed */
 };
-
-/* "s" after a count other than one. */
-static const char *plural(size_t count)
-{
-	return count == 1 ? "" : "s";
-}
 
 /* "alice (127.0.0.1:5000)" or "127.0.0.1:5000", for the log. Returns BUF. */
 static const char *describe(const struct member *member, char *buf, size_t size)
@@ -213,11 +208,11 @@ static struct member *join(struct chat_server *cs, const struct route *route,
 		bool answer = admission_may_reply(&cs->admission, address, proven, now);
 		if (answer)
 			reply(cs, route, address, "! server full (%zu member%s)\n", cs->members.count,
-			      plural(cs->members.count));
+			      text_plural(cs->members.count));
 		log_write(answer ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
 			  "refused %s: server full (%zu member%s)",
 			  addr_format(address, label, sizeof label), cs->members.count,
-			  plural(cs->members.count));
+			  text_plural(cs->members.count));
 		return NULL;
 	}
 	/*
@@ -233,7 +228,7 @@ static struct member *join(struct chat_server *cs, const struct route *route,
 				     sizeof welcome);
 	send_one(cs, route, address, welcome, length);
 	announce(cs, member, "* %s joined\n", label);
-	log_info("%s joined; %zu member%s", label, cs->members.count, plural(cs->members.count));
+	log_info("%s joined; %zu member%s", label, cs->members.count, text_plural(cs->members.count));
 	return member;
 }
 
@@ -246,7 +241,7 @@ static void leave(struct chat_server *cs, struct member *member, const char *wha
 	describe(member, who, sizeof who);
 	members_remove(&cs->members, member); /* MEMBER now holds another member, or nothing */
 	announce(cs, NULL, "* %s %s\n", label, what);
-	log_info("%s %s; %zu member%s", who, what, cs->members.count, plural(cs->members.count));
+	log_info("%s %s; %zu member%s", who, what, cs->members.count, text_plural(cs->members.count));
 }
 
 /* /nick: takes NAME if free. */
@@ -372,7 +367,7 @@ static void from_member(struct chat_server *cs, struct member *member, const str
 		if (log_enabled(LOG_LEVEL_DEBUG))
 			log_debug("relayed %zu bytes from %s to %zu member%s", request.length,
 				  describe(member, who, sizeof who), cs->members.count - 1,
-				  plural(cs->members.count - 1));
+				  text_plural(cs->members.count - 1));
 		return;
 	}
 	case CHAT_EMPTY:
@@ -662,9 +657,9 @@ static int start(struct chat_server *cs, const struct chat_config *config)
 			cli_error("setsockopt PKTINFO: %s", strerror(errno));
 			return EX_OSERR;
 		}
-		log_notice("listening on %s (chat, at most %lu members%s)",
+		log_notice("listening on %s (chat, at most %lu member%s%s)",
 			   addr_format(&cs->listeners.addresses[i], address, sizeof address),
-			   config->max_clients, config->open ? ", open: no address check" : "");
+			   config->max_clients, text_plural(config->max_clients), config->open ? ", open: no address check" : "");
 	}
 	return 0;
 }
@@ -695,7 +690,7 @@ int chat_server_main(int argc, char **argv)
 	if (status == 0) {
 		status = run(cs);
 		log_notice("telling %zu member%s the server is going away", cs->members.count,
-			   plural(cs->members.count));
+			   text_plural(cs->members.count));
 		announce(cs, NULL, "* server shutting down\n");
 		log_notice("stopped");
 	}

@@ -67,20 +67,6 @@ bool chat_name_valid(const char *name, size_t length);
 size_t chat_format_relay(const char *prefix, const char *text, size_t length, char *out,
 			 size_t size);
 
-/* The room chat_escape needs for LENGTH bytes of input. */
-#define CHAT_ESCAPE_SIZE(length) (4 * (length) + 1)
-
-/*
- * Writes IN (LENGTH bytes) to OUT (CHAT_ESCAPE_SIZE(LENGTH) bytes) so that it
- * cannot drive a terminal: newline and tab stay; other control characters
- * (C0, DEL, and C1 as UTF-8 or as raw bytes), the bidirectional overrides
- * and isolates (U+202A-U+202E, U+2066-U+2069), bytes that are not valid
- * UTF-8, and the backslash itself are written as \xNN per byte (the
- * backslash as \\). Other valid UTF-8 text passes unchanged. Returns the length written (OUT is
- * NUL-terminated).
- */
-size_t chat_escape(const char *in, size_t length, char *out);
-
 /*
  * Writes the welcome line a new member gets into OUT (SIZE bytes):
  * "* welcome, you are LABEL (N members; idle timeout T s)". Returns its length.

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,21 +31,47 @@ static void on_signal(int signo)
 
 int sig_catch(const int *signals, int count)
 {
-	if (pipe_fds[0] < 0 && pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0)
-		return -1;
+	struct sigaction previous[NSIG];
+	bool made_pipe = false;
+	int installed = 0;
 
-	for (int i = 0; i < count; i++) {
+	if (count < 0 || count > NSIG || caught_count + count > NSIG) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (pipe_fds[0] < 0) {
+		if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0)
+			return -1;
+		made_pipe = true;
+	}
+	for (; installed < count; installed++) {
+		int signo = signals[installed];
 		struct sigaction action;
 		memset(&action, 0, sizeof action);
 		action.sa_handler = on_signal;
-		action.sa_flags = SA_RESTART | (signals[i] == SIGCHLD ? SA_NOCLDSTOP : 0);
+		action.sa_flags = SA_RESTART | (signo == SIGCHLD ? SA_NOCLDSTOP : 0);
 		sigfillset(&action.sa_mask); /* one handler at a time keeps reasoning simple */
-		if (sigaction(signals[i], &action, NULL) != 0)
-			return -1;
-		if (caught_count < NSIG)
-			caught[caught_count++] = signals[i];
+		if (sigaction(signo, &action, &previous[installed]) != 0)
+			goto undo;
 	}
+	for (int i = 0; i < count; i++)
+		caught[caught_count++] = signals[i];
 	return pipe_fds[0];
+
+undo:
+	/* Leave things as they were: the signals set so far get their old actions back. */
+	{
+		int saved_errno = errno;
+		while (installed-- > 0)
+			(void)sigaction(signals[installed], &previous[installed], NULL); /* it worked a moment ago */
+		if (made_pipe) {
+			(void)close(pipe_fds[0]);
+			(void)close(pipe_fds[1]);
+			pipe_fds[0] = pipe_fds[1] = -1;
+		}
+		errno = saved_errno;
+	}
+	return -1;
 }
 
 void sig_drain(void)

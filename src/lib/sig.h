@@ -19,7 +19,8 @@
 /*
  * Catches each signal in SIGNALS (COUNT of them) as described above, with
  * SA_RESTART, and for SIGCHLD SA_NOCLDSTOP. Returns the descriptor to poll
- * for POLLIN, or -1 with errno set.
+ * for POLLIN, or -1 with errno set; then nothing was changed (the signals
+ * already set in this call get their old actions back).
  */
 int sig_catch(const int *signals, int count);
 

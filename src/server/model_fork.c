@@ -34,6 +34,8 @@
 #include "../lib/log.h"
 #include "../lib/process.h"
 #include "../lib/sig.h"
+#include "../lib/text.h"
+#include "../lib/throttle.h"
 #include "server.h"
 
 /* Connections taken per wake-up of a listener before looking at signals again. */
@@ -46,10 +48,8 @@
 struct fork_server {
 	struct server *server;
 	struct children children;
-	bool at_limit;                 /* the table was full when last looked at */
-	bool limit_said;               /* the limit has been logged at least once */
-	struct timespec limit_said_at; /* when it was last logged */
-	unsigned long limit_hits;      /* times it was reached since then */
+	bool at_limit;              /* the table was full when last looked at */
+	struct throttle limit_log;  /* how often reaching it is logged */
 };
 
 /* children_reap's callback: one log line per ended connection. */
@@ -75,8 +75,9 @@ static void reap(struct fork_server *fs)
 		log_error("waitpid: %s", strerror(errno));
 	if (fs->at_limit && !children_full(&fs->children)) {
 		fs->at_limit = false;
-		log_debug("below the limit of %lu children again: accepting",
-			  fs->server->config->max_children);
+		log_debug("below the limit of %lu %s again: accepting",
+			  fs->server->config->max_children,
+			  text_noun(fs->server->config->max_children, "child", "children"));
 	}
 }
 
@@ -168,25 +169,22 @@ static bool accept_from(struct fork_server *fs, size_t index)
 /*
  * Says that the children table is full: at once the first time, then at most
  * once a minute with a count, so that a server living at its limit does not
- * add a line per connection.
+ * add a line per connection. A warning: a saturated server is a problem the
+ * operator must see, also with -q.
  */
 static void note_limit(struct fork_server *fs)
 {
-	struct timespec now = clock_now();
-	unsigned long limit = fs->server->config->max_children;
+	unsigned long limit = fs->server->config->max_children, count;
+	const char *children = text_noun(limit, "child", "children");
+	double seconds;
 
-	fs->limit_hits++;
-	if (!fs->limit_said) {
-		log_info("limit of %lu children reached: new connections wait", limit);
-	} else if (clock_seconds_between(fs->limit_said_at, now) >= LIMIT_LOG_SECONDS) {
-		log_info("limit of %lu children reached %lu times in the last %.0f s: new connections wait",
-			 limit, fs->limit_hits, clock_seconds_between(fs->limit_said_at, now));
-	} else {
+	if (!throttle_due(&fs->limit_log, clock_now(), LIMIT_LOG_SECONDS, &count, &seconds))
 		return;
-	}
-	fs->limit_said = true;
-	fs->limit_said_at = now;
-	fs->limit_hits = 0;
+	if (seconds == 0)
+		log_warning("limit of %lu %s reached: new connections wait", limit, children);
+	else
+		log_warning("limit of %lu %s reached %lu time%s in the last %.0f s: new connections wait",
+			    limit, children, count, text_plural(count), seconds);
 }
 
 /*
@@ -224,19 +222,22 @@ static bool stop_children(struct fork_server *fs)
 	reap(fs); /* some may have ended already */
 	if (fs->children.count == 0)
 		return true;
-	log_notice("asking %zu children to stop (grace period %lu s)", fs->children.count,
-		   config->grace_seconds);
+	log_notice("asking %zu %s to stop (grace period %lu s)", fs->children.count,
+		   text_noun(fs->children.count, "child", "children"), config->grace_seconds);
 	children_signal_all(&fs->children, SIGTERM);
 	children_signal_all(&fs->children, SIGCONT); /* a stopped child must run to see SIGTERM */
 	if (wait_for_children(fs, clock_after(clock_now(), (long)config->grace_seconds * 1000),
 			      true))
 		return true;
 
-	log_warning("killing %zu children still running", fs->children.count);
+	log_warning("killing %zu %s still running", fs->children.count,
+		    text_noun(fs->children.count, "child", "children"));
 	children_signal_all(&fs->children, SIGKILL);
 	if (wait_for_children(fs, clock_after(clock_now(), KILL_WAIT_MS), false))
 		return true;
-	log_error("%zu children did not die after SIGKILL; leaving them", fs->children.count);
+	log_error("%zu %s did not die after SIGKILL; leaving %s", fs->children.count,
+		  text_noun(fs->children.count, "child", "children"),
+		  fs->children.count == 1 ? "it" : "them");
 	return false;
 }
 

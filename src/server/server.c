@@ -11,12 +11,16 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "../cli.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/sig.h"
+#include "../lib/text.h"
 
 #define PAUSE_FIRST_MS 50
 #define PAUSE_MAX_MS 1000
+/* While resource errors repeat, at most one line about them per this many seconds. */
+#define PAUSE_LOG_SECONDS 60
 
 static const char *const model_names[] = {
 	[MODEL_FORK] = "fork",
@@ -38,24 +42,25 @@ int server_run(const struct server_config *config, const struct service *service
 
 	log_set_level(config->log_level);
 	if (sig_set(SIGPIPE, SIG_IGN) != 0) {
-		fprintf(stderr, "forknet: sigaction SIGPIPE: %s\n", strerror(errno));
+		cli_error("sigaction SIGPIPE: %s", strerror(errno));
 		return EX_OSERR;
 	}
 	server.signal_fd = sig_catch(caught, caught_count);
 	if (server.signal_fd < 0) {
-		fprintf(stderr, "forknet: catching signals: %s\n", strerror(errno));
+		cli_error("catching signals: %s", strerror(errno));
 		return EX_OSERR;
 	}
 	status = listeners_open(&server.listeners, SOCK_STREAM, config->bind, config->port, error,
 				sizeof error);
 	if (status != 0) {
-		fprintf(stderr, "forknet: %s\n", error);
+		cli_error("%s", error);
 		(void)sig_reset(); /* exiting: only tidiness is at stake */
 		return status;
 	}
 	char limits[64] = "";
 	if (config->model == MODEL_FORK)
-		snprintf(limits, sizeof limits, ", at most %lu children", config->max_children);
+		snprintf(limits, sizeof limits, ", at most %lu %s", config->max_children,
+			 text_noun(config->max_children, "child", "children"));
 	for (size_t i = 0; i < server.listeners.count; i++) {
 		char address[ADDRESS_TEXT_MAX];
 		log_notice("listening on %s (%s service, %s model%s)",
@@ -158,11 +163,22 @@ enum server_accept_result server_accept(struct server *server, size_t index, int
 
 void server_pause(struct server *server, const char *why)
 {
+	struct timespec now = clock_now();
+	unsigned long count;
+	double seconds;
+
 	server->pause_ms = server->pause_ms == 0 ? PAUSE_FIRST_MS : server->pause_ms * 2;
 	if (server->pause_ms > PAUSE_MAX_MS)
 		server->pause_ms = PAUSE_MAX_MS;
-	server->paused_until = clock_after(clock_now(), server->pause_ms);
-	log_warning("%s; not accepting for %ld ms", why, server->pause_ms);
+	server->paused_until = clock_after(now, server->pause_ms);
+	/* A shortage that lasts would otherwise write a line a second for as long as it lasts. */
+	if (!throttle_due(&server->pause_log, now, PAUSE_LOG_SECONDS, &count, &seconds))
+		return;
+	if (seconds == 0)
+		log_warning("%s; not accepting for %ld ms", why, server->pause_ms);
+	else
+		log_warning("%s (%lu time%s in the last %.0f s); not accepting for %ld ms", why, count,
+			    text_plural(count), seconds, server->pause_ms);
 }
 
 bool server_paused(struct server *server, int *left_ms)
@@ -179,7 +195,15 @@ bool server_paused(struct server *server, int *left_ms)
 
 void server_unpause(struct server *server)
 {
+	double seconds;
+
+	if (server->pause_ms == 0)
+		return; /* the usual case: no shortage to end */
 	server->pause_ms = 0;
+	unsigned long held = throttle_end(&server->pause_log, clock_now(), &seconds);
+	if (held > 0)
+		log_warning("accepting again, after %lu more resource error%s in %.0f s", held,
+			    text_plural(held), seconds);
 }
 
 void server_close_listeners(struct server *server)

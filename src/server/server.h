@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "../lib/listeners.h"
+#include "../lib/throttle.h"
 #include "service.h"
 
 struct server {
@@ -29,6 +30,7 @@ struct server {
 	bool stopping;              /* SIGTERM or SIGINT arrived */
 	struct timespec paused_until; /* accepting is paused until then (after resource errors) */
 	long pause_ms;              /* the last pause; doubles while errors repeat */
+	struct throttle pause_log;  /* how often those errors are logged */
 };
 
 /* Runs CONFIG's model serving SERVICE until stopped. Returns a sysexits status. */
@@ -66,14 +68,18 @@ enum server_accept_result server_accept(struct server *server, size_t index, int
 /*
  * Pauses accepting after a resource error described by WHY: 50 ms, doubling
  * while errors repeat, up to 1 s. Nothing is accepted until it ends, so the
- * failure cannot become a busy loop.
+ * failure cannot become a busy loop. The first error of a run is logged, then
+ * at most one line a minute with a count.
  */
 void server_pause(struct server *server, const char *why);
 
 /* True while paused; *LEFT_MS gets the milliseconds left (or -1 when not paused). */
 bool server_paused(struct server *server, int *left_ms);
 
-/* Called after a connection was handed out successfully: the next error pauses briefly again. */
+/*
+ * Called after a connection was handed out successfully: the next error
+ * pauses briefly again, and a run of errors not yet reported is logged as ended.
+ */
 void server_unpause(struct server *server);
 
 /* Closes the listening sockets (stop: new clients are refused from here on). */

@@ -13,7 +13,7 @@
  *     tiny one: the length is exactly what the lines need, or 0 when they do
  *     not fit; every line starts with the prefix and ">> " and ends in "\n",
  *     and taking the prefixes away gives back the text;
- *   - chat_escape: at most CHAT_ESCAPE_SIZE(n) - 1 bytes, NUL-terminated, no
+ *   - text_escape: at most TEXT_ESCAPE_SIZE(n) - 1 bytes, NUL-terminated, no
  *     byte a terminal takes as a control (C0 but newline and tab, DEL, C1 in
  *     either form), well-formed UTF-8, and the escaping can be undone;
  *   - chat_challenge_token: a token is 8 lower-case hex digits, and
@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "chat/protocol.h"
+#include "lib/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -166,7 +167,7 @@ static void check_relay(const char *prefix, const char *text, size_t size, char 
 		check_relay_lines(prefix, text, size, out, written);
 }
 
-/* ---- chat_escape ---- */
+/* ---- text_escape ---- */
 
 /*
  * The length of the well-formed UTF-8 sequence of two or more bytes at BYTES
@@ -255,10 +256,10 @@ static void check_reversible(const char *out, size_t length, const char *text, s
 
 static void check_escape(const char *text, size_t size)
 {
-	char *out = malloc(CHAT_ESCAPE_SIZE(size));
+	char *out = malloc(TEXT_ESCAPE_SIZE(size));
 	CHECK(out != NULL);
-	size_t length = chat_escape(text, size, out);
-	CHECK(length <= CHAT_ESCAPE_SIZE(size) - 1);
+	size_t length = text_escape(text, size, out);
+	CHECK(length <= TEXT_ESCAPE_SIZE(size) - 1);
 	CHECK(out[length] == '\0');
 	CHECK(strlen(out) == length);
 	check_harmless(out, length);

@@ -14,7 +14,7 @@
  *   - chat_format_relay: every line prefixed, so that no member can forge
  *     a line of its own; empty text and text ending in a newline; every
  *     buffer size from 0 to beyond the exact fit, with guard bytes after it;
- *   - chat_escape: which bytes pass and how the others are written; UTF-8
+ *   - text_escape: which bytes pass and how the others are written; UTF-8
  *     at its edges (C1 controls, overlong forms, surrogates, > U+10FFFF,
  *     truncated sequences); the size bound; and, over many pseudo-random
  *     inputs, agreement with a reference written from Unicode's table of
@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "chat/protocol.h"
+#include "lib/text.h"
 
 /* Guard bytes after each output buffer: the functions must never write there. */
 #define GUARD 32
@@ -596,7 +597,7 @@ static void test_relay_random(void **state)
 	}
 }
 
-/* ---- chat_escape ---- */
+/* ---- text_escape ---- */
 
 /*
  * A reference for well-formed UTF-8, written from the Unicode Standard's
@@ -693,7 +694,7 @@ static void check_harmless(const char *in, size_t in_length, const char *out, si
 			harmless = size > 0 && !is_c1_sequence(bytes + i, size);
 		}
 		if (!harmless) {
-			print_bytes("chat_escape of ", in, in_length);
+			print_bytes("text_escape of ", in, in_length);
 			print_bytes("  gave ", out, length);
 			fail_msg("byte %zu (0x%02x) of the output can drive a terminal", i, c);
 		}
@@ -704,7 +705,7 @@ static void check_harmless(const char *in, size_t in_length, const char *out, si
 /*
  * Undoes the escaping of IN (LENGTH bytes) into OUT: "\\" is a backslash and
  * "\xNN" the byte NN. Returns the length, or (size_t)-1 if IN is not what
- * chat_escape writes.
+ * text_escape writes.
  */
 static size_t unescape(const char *in, size_t length, char *out)
 {
@@ -733,24 +734,24 @@ static size_t unescape(const char *in, size_t length, char *out)
 }
 
 /*
- * Escapes IN (LENGTH bytes) into a buffer of exactly CHAT_ESCAPE_SIZE(LENGTH)
+ * Escapes IN (LENGTH bytes) into a buffer of exactly TEXT_ESCAPE_SIZE(LENGTH)
  * bytes followed by guard bytes, and expects EXPECTED (a C string). Also
  * checks the property above and that the escaping can be undone.
  */
 static void check_escape_bytes(const char *in, size_t length, const char *expected)
 {
 	char *input = exact_copy(in, length);
-	size_t size = CHAT_ESCAPE_SIZE(length);
+	size_t size = TEXT_ESCAPE_SIZE(length);
 	char *out = malloc(size + GUARD);
 	char *back = malloc(length + 1);
 	assert_non_null(out);
 	assert_non_null(back);
 	memset(out, GUARD_BYTE, size + GUARD);
 
-	size_t written = chat_escape(input, length, out);
+	size_t written = text_escape(input, length, out);
 	size_t expected_length = strlen(expected);
 	if (written != expected_length || memcmp(out, expected, expected_length) != 0) {
-		print_bytes("chat_escape of ", in, length);
+		print_bytes("text_escape of ", in, length);
 		print_bytes("  expected ", expected, expected_length);
 		print_bytes("  got      ", out, written < size ? written : size);
 	}
@@ -760,7 +761,7 @@ static void check_escape_bytes(const char *in, size_t length, const char *expect
 	assert_int_equal(out[written], '\0');
 	for (size_t i = size; i < size + GUARD; i++)
 		if ((unsigned char)out[i] != GUARD_BYTE)
-			fail_msg("chat_escape wrote byte %zu of a %zu-byte buffer", i, size);
+			fail_msg("text_escape wrote byte %zu of a %zu-byte buffer", i, size);
 	check_harmless(in, length, out, written);
 	assert_int_equal(unescape(out, written, back), length);
 	assert_memory_equal(back, in, length);
@@ -892,7 +893,7 @@ static void test_escape_invalid_utf8(void **state)
 	CHECK_ESCAPE("\xa9\xc3\xa9", "\\xa9\xc3\xa9");
 }
 
-/* The worst case fills CHAT_ESCAPE_SIZE(n) exactly, terminator included. */
+/* The worst case fills TEXT_ESCAPE_SIZE(n) exactly, terminator included. */
 static void test_escape_bound(void **state)
 {
 	static const unsigned char worst[] = {0x00, 0x1b, 0x7f, 0x80, 0x9b, 0xff, 0xc0, 0xc2};
@@ -901,12 +902,12 @@ static void test_escape_bound(void **state)
 	for (size_t w = 0; w < sizeof worst; w++) {
 		size_t length = 1000;
 		char *in = malloc(length);
-		char *out = malloc(CHAT_ESCAPE_SIZE(length));
+		char *out = malloc(TEXT_ESCAPE_SIZE(length));
 		assert_non_null(in);
 		assert_non_null(out);
 		memset(in, worst[w], length);
-		assert_int_equal(chat_escape(in, length, out), CHAT_ESCAPE_SIZE(length) - 1);
-		assert_int_equal(out[CHAT_ESCAPE_SIZE(length) - 1], '\0');
+		assert_int_equal(text_escape(in, length, out), TEXT_ESCAPE_SIZE(length) - 1);
+		assert_int_equal(out[TEXT_ESCAPE_SIZE(length) - 1], '\0');
 		free(out);
 		free(in);
 	}
@@ -1003,7 +1004,7 @@ static void test_escape_random(void **state)
 
 	for (int round = 0; round < 20000; round++) {
 		unsigned char in[80];
-		char expected[CHAT_ESCAPE_SIZE(sizeof in)];
+		char expected[TEXT_ESCAPE_SIZE(sizeof in)];
 		size_t length = 0, pieces = next_random(&seed) % 20;
 		for (size_t p = 0; p < pieces; p++)
 			length += random_piece(&seed, in, length);
@@ -1277,16 +1278,16 @@ static void test_text_valid(void **state)
 static void test_escape_bidi(void **state)
 {
 	(void)state;
-	char out[CHAT_ESCAPE_SIZE(64)];
+	char out[TEXT_ESCAPE_SIZE(64)];
 	static const char override[] = "a\xe2\x80\xae" "b";   /* U+202E RIGHT-TO-LEFT OVERRIDE */
-	chat_escape(override, sizeof override - 1, out);
+	text_escape(override, sizeof override - 1, out);
 	assert_string_equal(out, "a\\xe2\\x80\\xaeb");
 	static const char isolate[] = "\xe2\x81\xa6x\xe2\x81\xa9"; /* U+2066 ... U+2069 */
-	chat_escape(isolate, sizeof isolate - 1, out);
+	text_escape(isolate, sizeof isolate - 1, out);
 	assert_string_equal(out, "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");
 	/* Their neighbours are ordinary text: U+2029 and U+202F, U+2065 and U+206A. */
 	static const char neighbours[] = "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa";
-	chat_escape(neighbours, sizeof neighbours - 1, out);
+	text_escape(neighbours, sizeof neighbours - 1, out);
 	assert_string_equal(out, neighbours);
 }
 
