@@ -5,10 +5,13 @@
  *
  * Processes: the client first joins, alone: it sends /join, answers the
  * server's challenge with the token, and waits for the welcome (trying the
- * host's addresses in turn, for at most --join-timeout seconds). Then it
- * forks. The parent reads standard input and sends each line as one
- * datagram; the child receives and prints, and sends /ping often enough that
- * the server does not forget it. Typing and receiving never wait for each
+ * host's addresses in turn, for at most --join-timeout seconds, sending /join
+ * again after 1, 2, 4, ... seconds should an answer be lost). Then it forks.
+ * The parent reads standard input and sends each line as one datagram; the
+ * child receives and prints, and pings: often enough that the server does not
+ * forget it, and every KEEPALIVE_MS of silence from the server, so that a
+ * server that is gone is noticed within seconds (KEEPALIVE_MISSED unanswered
+ * pings, or a refusal seen twice). Typing and receiving never wait for each
  * other.
  *
  * Ending: END, /quit or the end of input make the parent tell the server it
@@ -47,8 +50,27 @@
 #define COMMAND "chat"
 #define MAX_ADDRESSES 16
 #define DEFAULT_JOIN_TIMEOUT 5
-/* While joining, /join is sent again this often, in case a datagram was lost. */
+/*
+ * While joining, /join is sent again in case a datagram was lost: after
+ * JOIN_RETRY_MS, then twice as long each time, plus up to a quarter second
+ * at random so that many clients do not retry in step. Never sooner than a
+ * second: the server answers an address that is not a member at most once a
+ * second, and one that asks more often not at all (admission.h).
+ */
 #define JOIN_RETRY_MS 1000
+#define JOIN_RETRY_MAX_MS 8000
+#define JOIN_JITTER_MS 250
+/*
+ * The receiver pings when it has heard nothing from the server for
+ * KEEPALIVE_MS, whatever the server's idle timeout; after KEEPALIVE_MISSED
+ * pings without an answer, the server is taken to be gone. A refusal (ICMP
+ * port unreachable on the connected socket) is checked once more
+ * REFUSED_RECHECK_MS later, so that a server restarting just then is not
+ * taken for a dead one.
+ */
+#define KEEPALIVE_MS 2000
+#define KEEPALIVE_MISSED 3
+#define REFUSED_RECHECK_MS 1000
 /* After /quit, how long the receiver may take to show the replies still coming. */
 #define GOODBYE_MS 2000
 
@@ -68,12 +90,23 @@ static void usage(FILE *out)
 		DEFAULT_JOIN_TIMEOUT);
 }
 
-/* Sends TEXT (LENGTH bytes) as one datagram on the connected socket. Returns 0 or -1. */
+/*
+ * Sends TEXT (LENGTH bytes) as one datagram on the connected socket. Returns
+ * 0 or -1 with errno set. A send that fails with ECONNREFUSED reports the
+ * refusal of an earlier datagram (an ICMP "port unreachable" that came
+ * meanwhile) and has sent nothing: this one is sent once more, so that
+ * ECONNREFUSED comes back only if the port refused again since.
+ */
 static int send_text(int sock, const char *text, size_t length)
 {
+	bool refused = false;
+
 	while (send(sock, text, length, 0) < 0) {
-		if (errno != EINTR)
+		if (errno == EINTR)
+			continue;
+		if (errno != ECONNREFUSED || refused)
 			return -1;
+		refused = true;
 	}
 	return 0;
 }
@@ -89,6 +122,18 @@ static int show(const char *data, size_t length)
 	return io_write_all(STDOUT_FILENO, escaped, out, -1);
 }
 
+/* A number of milliseconds in 0..JOIN_JITTER_MS, different from one client to the next. */
+static long jitter_ms(void)
+{
+	static unsigned int state;
+	struct timespec now = clock_now();
+
+	if (state == 0)
+		state = (unsigned int)getpid() * 2654435761u ^ (unsigned int)now.tv_nsec;
+	state = state * 1103515245u + 12345u;
+	return (long)((state >> 16) % (JOIN_JITTER_MS + 1));
+}
+
 /*
  * Joins through SOCK: /join, the challenge, the welcome. Returns 0 with
  * *IDLE_TIMEOUT from the welcome, or an exit status; on failure *ERROR is
@@ -97,17 +142,20 @@ static int show(const char *data, size_t length)
  */
 static int join(int sock, struct timespec deadline, unsigned long *idle_timeout, int *error)
 {
-	char token[CHAT_TOKEN_LENGTH + 1], answer[CHAT_TOKEN_LENGTH + 8];
+	char token[CHAT_TOKEN_LENGTH + 1], request[CHAT_PADDED_LENGTH + 1];
 	struct timespec next_try = clock_now();
+	long retry_ms = JOIN_RETRY_MS;
 
 	*error = 0;
 	for (;;) {
 		if (clock_ms_until(next_try) == 0) {
-			if (send_text(sock, "/join\n", 6) != 0) {
+			size_t length = chat_format_join(NULL, request, sizeof request);
+			if (send_text(sock, request, length) != 0) {
 				*error = errno;
 				return EX_UNAVAILABLE;
 			}
-			next_try = clock_after(clock_now(), JOIN_RETRY_MS);
+			next_try = clock_after(clock_now(), retry_ms + jitter_ms());
+			retry_ms = retry_ms * 2 > JOIN_RETRY_MAX_MS ? JOIN_RETRY_MAX_MS : retry_ms * 2;
 		}
 		int left = clock_ms_until(deadline);
 		if (left == 0)
@@ -129,8 +177,8 @@ static int join(int sock, struct timespec deadline, unsigned long *idle_timeout,
 			return EX_UNAVAILABLE;
 		}
 		if (chat_challenge_token(datagram, (size_t)length, token)) {
-			int size = snprintf(answer, sizeof answer, "/join %s\n", token);
-			if (send_text(sock, answer, (size_t)size) != 0) {
+			size_t answer = chat_format_join(token, request, sizeof request);
+			if (send_text(sock, request, answer) != 0) {
 				*error = errno;
 				return EX_UNAVAILABLE;
 			}
@@ -226,6 +274,59 @@ static int receiver_fails(int status, const char *action, const char *object, co
 	return status;
 }
 
+/* The later of A and B. */
+static struct timespec later(struct timespec a, struct timespec b)
+{
+	return clock_seconds_between(a, b) > 0 ? b : a;
+}
+
+/*
+ * What the receiver knows of the server being there: when it last heard from
+ * it, when it last pinged, how many pings went unanswered, and whether a
+ * refusal has come since it last heard anything.
+ */
+struct liveness {
+	long membership_ms;         /* pings at least this often, so the server keeps us */
+	struct timespec last_heard; /* the last datagram from the server */
+	struct timespec last_ping;
+	int unanswered;             /* pings since last_heard */
+	bool refused;               /* an ICMP refusal since last_heard */
+};
+
+/* When the next ping is due. */
+static struct timespec liveness_next_ping(const struct liveness *l)
+{
+	/* After a refusal, look again soon; else after a quiet KEEPALIVE_MS. */
+	struct timespec quiet = clock_after(later(l->last_heard, l->last_ping),
+					    l->refused ? REFUSED_RECHECK_MS : KEEPALIVE_MS);
+	struct timespec membership = clock_after(l->last_ping, l->membership_ms);
+	return clock_seconds_between(quiet, membership) > 0 ? quiet : membership;
+}
+
+/* Sends a ping (padded: it may find us forgotten, and then earns a challenge). Returns 0 or -1. */
+static int ping(int sock, struct liveness *l)
+{
+	char request[CHAT_PADDED_LENGTH + 1];
+	size_t length = chat_format_ping(request, sizeof request);
+
+	l->last_ping = clock_now();
+	l->unanswered++;
+	return send_text(sock, request, length);
+}
+
+/*
+ * Takes in a refusal (ECONNREFUSED: nothing listens at the server's port).
+ * Returns true when it is the second with nothing heard between: the server
+ * is gone. The first may come from a server restarting at that moment.
+ */
+static bool refused_twice(struct liveness *l)
+{
+	if (l->refused)
+		return true;
+	l->refused = true;
+	return false;
+}
+
 /*
  * The child: print what arrives, ping the server, answer a challenge should
  * the server have forgotten us (it restarted, or we were silent too long).
@@ -233,22 +334,41 @@ static int receiver_fails(int status, const char *action, const char *object, co
  */
 static int receive(const struct receiver *r)
 {
+	char token[CHAT_TOKEN_LENGTH + 1], request[CHAT_PADDED_LENGTH + 1];
+	struct timespec now = clock_now();
 	/* A third of the server's patience: two pings may be lost before it forgets us. */
-	long ping_ms = r->idle_timeout >= 3 ? (long)r->idle_timeout * 1000 / 3 : 1000;
-	struct timespec next_ping = clock_after(clock_now(), ping_ms);
-	char token[CHAT_TOKEN_LENGTH + 1], answer[CHAT_TOKEN_LENGTH + 8];
+	struct liveness l = {.membership_ms = r->idle_timeout >= 3 ? (long)r->idle_timeout * 1000 / 3
+								    : 1000,
+			     .last_heard = now, .last_ping = now};
 	unsigned long ignored;
 	bool rejoining = false;
 
 	for (;;) {
-		/* Due pings go out whatever arrives: a busy socket must not starve them. */
-		if (clock_ms_until(next_ping) == 0) {
-			if (send_text(r->sock, "/ping\n", 6) != 0 && errno != ECONNREFUSED)
-				return receiver_fails(EX_IOERR, "send to", r->server, strerror(errno));
-			next_ping = clock_after(clock_now(), ping_ms);
+		int wait;
+		if (l.unanswered >= KEEPALIVE_MISSED) {
+			/* The last ping gets its KEEPALIVE_MS too, then we give up. */
+			wait = clock_ms_until(clock_after(l.last_ping, KEEPALIVE_MS));
+			if (wait == 0) {
+				char why[128];
+				snprintf(why, sizeof why,
+					 "the server is not answering (no answer to %d pings in %.0f s)",
+					 l.unanswered, clock_seconds_between(l.last_heard, clock_now()));
+				return receiver_fails(EX_UNAVAILABLE, "connection to", r->server, why);
+			}
+		} else {
+			/* Due pings go out whatever arrives: a busy socket must not starve them. */
+			if (clock_ms_until(liveness_next_ping(&l)) == 0 && ping(r->sock, &l) != 0) {
+				if (errno != ECONNREFUSED)
+					return receiver_fails(EX_IOERR, "send to", r->server,
+							      strerror(errno));
+				if (refused_twice(&l))
+					return receiver_fails(EX_UNAVAILABLE, "connection to",
+							      r->server, "the server is gone");
+			}
+			wait = clock_ms_until(liveness_next_ping(&l));
 		}
 		struct pollfd pfd = {.fd = r->sock, .events = POLLIN};
-		int ready = poll(&pfd, 1, clock_ms_until(next_ping));
+		int ready = poll(&pfd, 1, wait);
 		if (ready < 0 && errno != EINTR)
 			return receiver_fails(EX_OSERR, "poll", r->server, strerror(errno));
 		if (ready <= 0)
@@ -257,15 +377,23 @@ static int receive(const struct receiver *r)
 		if (length < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			if (errno == ECONNREFUSED)
+			if (errno != ECONNREFUSED)
+				return receiver_fails(EX_IOERR, "receive from", r->server,
+						      strerror(errno));
+			if (refused_twice(&l))
 				return receiver_fails(EX_UNAVAILABLE, "connection to", r->server,
 						      "the server is gone");
-			return receiver_fails(EX_IOERR, "receive from", r->server,
-					      strerror(errno));
+			continue;
 		}
+		l.last_heard = clock_now();
+		l.unanswered = 0;
+		l.refused = false;
+		if ((size_t)length == sizeof CHAT_PONG - 1 &&
+		    memcmp(datagram, CHAT_PONG, sizeof CHAT_PONG - 1) == 0)
+			continue; /* the answer to a ping: it has done its job by arriving */
 		if (chat_challenge_token(datagram, (size_t)length, token)) {
-			int size = snprintf(answer, sizeof answer, "/join %s\n", token);
-			if (send_text(r->sock, answer, (size_t)size) != 0 && errno != ECONNREFUSED)
+			size_t answer = chat_format_join(token, request, sizeof request);
+			if (send_text(r->sock, request, answer) != 0 && errno != ECONNREFUSED)
 				return receiver_fails(EX_IOERR, "send to", r->server,
 						      strerror(errno));
 			rejoining = true;
@@ -276,10 +404,10 @@ static int receive(const struct receiver *r)
 			cli_error("joined %s again (the server had forgotten this client); a line "
 				  "sent meanwhile may be lost",
 				  r->server);
-			if (r->name != NULL) {
-				int size = snprintf(answer, sizeof answer, "/nick %s\n", r->name);
-				(void)send_text(r->sock, answer, (size_t)size); /* a lost one: we stay unnamed */
-			}
+			char nick[CHAT_NICK_LINE_SIZE];
+			size_t nick_length = r->name != NULL ? chat_format_nick(r->name, nick, sizeof nick) : 0;
+			if (nick_length > 0)
+				(void)send_text(r->sock, nick, nick_length); /* a lost one: we stay unnamed */
 		}
 		if (show(datagram, (size_t)length) != 0) {
 			if (errno == EPIPE)
@@ -490,8 +618,9 @@ int chat_client_main(int argc, char **argv)
 		return status;
 	addr_format(&server, server_text, sizeof server_text);
 	if (name != NULL) {
-		int length = snprintf(message, sizeof message, "/nick %s\n", name);
-		if (send_text(sock, message, (size_t)length) != 0)
+		char nick[CHAT_NICK_LINE_SIZE];
+		size_t length = chat_format_nick(name, nick, sizeof nick); /* NAME was checked: never 0 */
+		if (send_text(sock, nick, length) != 0)
 			cli_error("send to %s: %s", server_text, strerror(errno));
 	}
 

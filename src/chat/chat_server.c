@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "../lib/log.h"
 #include "../lib/sig.h"
 #include "../lib/text.h"
+#include "../lib/throttle.h"
 #include "admission.h"
 #include "config.h"
 #include "members.h"
@@ -44,6 +46,8 @@
 #define RECEIVE_ROUNDS 8
 /* Room for any one-line notice or error the server writes. */
 #define LINE_MAX_SIZE 512
+/* Datagrams from non-members left unanswered: at most one line about them per this many seconds. */
+#define DROPS_LOG_SECONDS 60
 
 struct chat_server {
 	const struct chat_config *config;
@@ -51,6 +55,8 @@ struct chat_server {
 	int signal_fd;
 	struct members members;
 	struct admission admission;
+	struct throttle drops_log;                    /* datagrams from non-members left unanswered */
+	unsigned long drops_logged[ADMISSION_VERDICTS]; /* admission.verdicts as last logged */
 
 	struct mmsghdr in[RECEIVE_BATCH];
 	struct iovec in_iov[RECEIVE_BATCH];
@@ -194,25 +200,80 @@ static void announce(struct chat_server *cs, const struct member *except, const 
 }
 
 /*
+ * Takes note of a datagram from a non-member that got no answer (VERDICT
+ * says why), from ADDRESS with LENGTH bytes. The first is logged, then at
+ * most one line a minute with the counts, so that a flood cannot fill the log.
+ */
+static void note_dropped(struct chat_server *cs, const struct address *address, size_t length,
+			 enum admission_verdict verdict, struct timespec now)
+{
+	char where[ADDRESS_TEXT_MAX];
+	unsigned long count;
+	double seconds;
+
+	if (log_enabled(LOG_LEVEL_DEBUG)) /* a storm of forged datagrams passes here */
+		log_debug("no answer to %zu bytes from %s: %s", length,
+			  addr_format(address, where, sizeof where), admission_verdict_text(verdict));
+	if (!throttle_due(&cs->drops_log, now, DROPS_LOG_SECONDS, &count, &seconds))
+		return;
+	const unsigned long *all = cs->admission.verdicts;
+	unsigned long since[ADMISSION_VERDICTS];
+	for (int i = 0; i < ADMISSION_VERDICTS; i++) {
+		since[i] = all[i] - cs->drops_logged[i];
+		cs->drops_logged[i] = all[i];
+	}
+	if (seconds == 0) {
+		log_info("no answer to %zu bytes from %s: %s%s", length,
+			 addr_format(address, where, sizeof where), admission_verdict_text(verdict),
+			 verdict == ADMISSION_TOO_SHORT
+				 ? " (a non-member's datagram is answered only if the answer is no longer:"
+				   " pad /join with blanks to 64 bytes)"
+				 : "");
+		return;
+	}
+	unsigned long limits = since[ADMISSION_ADDRESS_LIMIT] + since[ADMISSION_PREFIX_LIMIT] +
+			       since[ADMISSION_GLOBAL_LIMIT];
+	log_write(limits > 0 ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
+		  "no answer to %lu datagram%s from non-members in the last %.0f s (%lu too short, "
+		  "%lu address limit, %lu prefix limit, %lu overall limit); %lu answered",
+		  count, text_plural(count), seconds, since[ADMISSION_TOO_SHORT],
+		  since[ADMISSION_ADDRESS_LIMIT], since[ADMISSION_PREFIX_LIMIT],
+		  since[ADMISSION_GLOBAL_LIMIT], since[ADMISSION_REPLY]);
+}
+
+/*
  * Takes ADDRESS in as a member, welcomes it and tells the others. NULL when
- * full. PROVEN: it has just sent back its token (see admission_may_reply).
+ * full. PROVEN: it has just sent back its token (not so with --open);
+ * REQUEST: the length of the datagram that asked.
  */
 static struct member *join(struct chat_server *cs, const struct route *route,
-			   const struct address *address, bool proven, struct timespec now)
+			   const struct address *address, bool proven, size_t request,
+			   struct timespec now)
 {
 	char label[ADDRESS_TEXT_MAX], welcome[LINE_MAX_SIZE];
 
 	struct member *member = members_add(&cs->members, address, route, now);
 	if (member == NULL) {
+		char full[LINE_MAX_SIZE];
+		int length = snprintf(full, sizeof full, "! server full (%zu member%s)\n",
+				      cs->members.count, text_plural(cs->members.count));
+		/*
+		 * A non-member is never sent more than it sent (admission.h). With
+		 * --open, where any datagram is welcomed at whatever length, that
+		 * rule would protect nothing: there, only the rate limits apply.
+		 */
+		size_t room = cs->config->open ? SIZE_MAX : request;
+		enum admission_verdict verdict =
+			proven ? admission_proven(&cs->admission, room, (size_t)length, now)
+			       : admission_stranger(&cs->admission, address, room, (size_t)length, now);
+		if (verdict == ADMISSION_REPLY)
+			send_one(cs, route, address, full, (size_t)length);
 		/* Logged as often as answered: a replayed token must not fill the log. */
-		bool answer = admission_may_reply(&cs->admission, address, proven, now);
-		if (answer)
-			reply(cs, route, address, "! server full (%zu member%s)\n", cs->members.count,
-			      text_plural(cs->members.count));
-		log_write(answer ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
-			  "refused %s: server full (%zu member%s)",
+		log_write(verdict == ADMISSION_REPLY ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+			  "refused %s: server full (%zu member%s)%s",
 			  addr_format(address, label, sizeof label), cs->members.count,
-			  text_plural(cs->members.count));
+			  text_plural(cs->members.count),
+			  verdict == ADMISSION_REPLY ? "" : "; not told");
 		return NULL;
 	}
 	/*
@@ -374,7 +435,9 @@ static void from_member(struct chat_server *cs, struct member *member, const str
 		log_debug("empty datagram from %s: taken as a ping", describe(member, who, sizeof who));
 		return;
 	case CHAT_PING:
-		return; /* heard from: that was the point */
+		/* Heard from: that was the point. The answer tells the client we are still here. */
+		send_one(cs, &member->route, &member->address, CHAT_PONG, sizeof CHAT_PONG - 1);
+		return;
 	case CHAT_JOIN:
 		/* Already a member: the welcome may have been lost, so say it again. */
 		member_label(member, label, sizeof label);
@@ -404,7 +467,11 @@ static void from_member(struct chat_server *cs, struct member *member, const str
 	}
 }
 
-/* A datagram from an address that is not a member, which came along ROUTE. */
+/*
+ * A datagram from an address that is not a member, which came along ROUTE:
+ * it joins with a valid token; otherwise it may get a challenge, within the
+ * limits of admission.h.
+ */
 static void from_stranger(struct chat_server *cs, const struct route *route,
 			  const struct address *address, const char *data, size_t length,
 			  bool truncated, struct timespec now)
@@ -415,29 +482,29 @@ static void from_stranger(struct chat_server *cs, const struct route *route,
 	chat_parse(data, length, &request);
 	if (cs->config->open) {
 		/* The course's behaviour: any datagram joins, and a message in it is relayed. */
-		struct member *member = join(cs, route, address, false, now);
+		struct member *member = join(cs, route, address, false, length, now);
 		if (member != NULL && request.kind != CHAT_JOIN)
 			from_member(cs, member, route, data, length, truncated, now);
 		return;
 	}
 	if (request.kind == CHAT_JOIN &&
 	    admission_check(&cs->admission, address, now, request.argument, request.length)) {
-		join(cs, route, address, true, now);
+		join(cs, route, address, true, length, now);
 		return;
 	}
-	if (!admission_may_reply(&cs->admission, address, false, now)) {
-		if (log_enabled(LOG_LEVEL_DEBUG)) /* a storm of forged datagrams passes here */
-			log_debug("dropped a datagram from %s: reply limit",
-				  addr_format(address, where, sizeof where));
+	enum admission_verdict verdict =
+		admission_stranger(&cs->admission, address, length, CHAT_CHALLENGE_LENGTH, now);
+	if (verdict != ADMISSION_REPLY) {
+		note_dropped(cs, address, length, verdict, now);
 		return;
 	}
-	addr_format(address, where, sizeof where);
-	char token[CHAT_TOKEN_LENGTH + 1], challenge[64];
+	char token[CHAT_TOKEN_LENGTH + 1], challenge[CHAT_CHALLENGE_LENGTH + 1];
 	admission_token(&cs->admission, address, now, token);
 	size_t challenge_length = chat_challenge(token, challenge, sizeof challenge);
 	send_one(cs, route, address, challenge, challenge_length);
-	log_debug("challenge to %s%s", where,
-		  request.kind == CHAT_JOIN && request.length > 0 ? " (wrong token)" : "");
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		log_debug("challenge to %s%s", addr_format(address, where, sizeof where),
+			  request.kind == CHAT_JOIN && request.length > 0 ? " (wrong token)" : "");
 }
 
 /*

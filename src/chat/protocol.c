@@ -163,6 +163,53 @@ size_t chat_challenge(const char *token, char *out, size_t size)
 	return length < 0 || (size_t)length >= size ? 0 : (size_t)length;
 }
 
+/*
+ * Writes the LENGTH bytes of COMMAND, blanks up to CHAT_PADDED_LENGTH - 1
+ * bytes, and a newline into OUT (SIZE bytes, a NUL after them). Returns
+ * CHAT_PADDED_LENGTH, or 0 if it does not fit.
+ */
+static size_t padded(const char *command, size_t length, char *out, size_t size)
+{
+	if (length > CHAT_PADDED_LENGTH - 1 || size < CHAT_PADDED_LENGTH + 1)
+		return 0;
+	memcpy(out, command, length);
+	memset(out + length, ' ', CHAT_PADDED_LENGTH - 1 - length);
+	out[CHAT_PADDED_LENGTH - 1] = '\n';
+	out[CHAT_PADDED_LENGTH] = '\0';
+	return CHAT_PADDED_LENGTH;
+}
+
+size_t chat_format_join(const char *token, char *out, size_t size)
+{
+	static const char join[] = "/join";
+	char command[CHAT_PADDED_LENGTH];
+
+	if (token == NULL)
+		return padded(join, sizeof join - 1, out, size);
+	size_t token_length = strlen(token);
+	if (sizeof join + token_length > sizeof command)
+		return 0;
+	memcpy(command, join, sizeof join - 1);
+	command[sizeof join - 1] = ' ';
+	memcpy(command + sizeof join, token, token_length);
+	return padded(command, sizeof join + token_length, out, size);
+}
+
+size_t chat_format_ping(char *out, size_t size)
+{
+	return padded("/ping", 5, out, size);
+}
+
+size_t chat_format_nick(const char *name, char *out, size_t size)
+{
+	size_t length = strlen(name);
+
+	if (!chat_name_valid(name, length))
+		return 0;
+	int written = snprintf(out, size, "/nick %s\n", name);
+	return written < 0 || (size_t)written >= size ? 0 : (size_t)written;
+}
+
 bool chat_challenge_token(const char *data, size_t length, char token[CHAT_TOKEN_LENGTH + 1])
 {
 	size_t before = sizeof challenge_before - 1, after = sizeof challenge_after - 1;

@@ -37,8 +37,13 @@
 #define DATAGRAM_ROOM 65537
 #define MEMBERS_MAX 8
 #define STORM_SOCKETS 200
-/* The server's own bound on replies to addresses that are not members (admission.h). */
-#define STRANGER_REPLIES_PER_SECOND 100
+/*
+ * What a client pads its datagrams to before it is a member: the server
+ * never answers a non-member with more bytes than it sent (admission.h), and
+ * its challenge is 38 bytes.
+ */
+#define PADDED 64
+#define CHALLENGE_BYTES 38
 #define BAD_NAME "! bad name: use 1 to 24 letters, digits, '.', '_' or '-'\n"
 
 /* One member played by the test: a UDP socket connected to the server. */
@@ -123,6 +128,18 @@ static void send_bytes(const struct member *member, const void *data, size_t len
 static void send_text(const struct member *member, const char *text)
 {
 	send_bytes(member, text, strlen(text));
+}
+
+/* Sends TEXT (no line end) padded with blanks and a newline to PADDED bytes, as the client does. */
+static void send_padded(const struct member *member, const char *text)
+{
+	char padded[PADDED];
+	size_t length = strlen(text);
+	assert_true(length < PADDED);
+	memcpy(padded, text, length);
+	memset(padded + length, ' ', PADDED - 1 - length);
+	padded[PADDED - 1] = '\n';
+	send_bytes(member, padded, PADDED);
 }
 
 /* The next datagram for MEMBER (into `datagram`); fails the test if none comes in time. */
@@ -226,19 +243,19 @@ static int expect_limited_replies(const struct member *member, const char *expec
 	return count;
 }
 
-/* Sends "/join TOKEN" from MEMBER. */
+/* Sends "/join TOKEN" from MEMBER, padded. */
 static void send_token(const struct member *member, const char *token)
 {
 	char answer[64];
-	snprintf(answer, sizeof answer, "/join %s\n", token);
-	send_text(member, answer);
+	snprintf(answer, sizeof answer, "/join %s", token);
+	send_padded(member, answer);
 }
 
 /* MEMBER joins as the server's COUNT-th member: asks, answers the challenge, is welcomed. */
 static void member_join(const struct member *member, size_t count)
 {
 	char token[TOKEN_DIGITS + 1];
-	send_text(member, "/join\n");
+	send_padded(member, "/join");
 	expect_challenge(member, token);
 	send_token(member, token);
 	expect_welcome(member, count);
@@ -564,10 +581,11 @@ static void test_idle_member_expires(void **state)
 	struct timespec joined = harness_now();
 	join_all(m, 2);
 
-	/* m[1] pings every 200 ms until m[0] hears that it was dropped. */
+	/* m[1] pings every 200 ms (each answered) until m[0] hears that it was dropped. */
 	long expired_ms = -1;
 	while (expired_ms < 0 && harness_ms_since(joined) < 5000) {
 		send_text(&m[1], "/ping\n");
+		expect_text(&m[1], "* pong\n");
 		long length = harness_udp_receive(m[0].fd, datagram, sizeof datagram - 1, 200);
 		if (length >= 0) {
 			datagram[length] = '\0';
@@ -586,6 +604,7 @@ static void test_idle_member_expires(void **state)
 	struct timespec since = harness_now();
 	while (harness_ms_since(since) < 1500) {
 		send_text(&m[1], "/ping\n");
+		expect_text(&m[1], "* pong\n");
 		long length = harness_udp_receive(m[1].fd, datagram, sizeof datagram - 1, 200);
 		if (length >= 0) {
 			datagram[length] = '\0';
@@ -607,8 +626,13 @@ static void test_server_full(void **state)
 	open_and_join(m, 2, server);
 	m[2] = member_open("127.0.0.1", server);
 	char token[TOKEN_DIGITS + 1];
-	send_text(&m[2], "/join\n");
+	send_padded(&m[2], "/join");
 	expect_challenge(&m[2], token);
+	/* Unpadded, the token still joins, but "server full" is longer than it: not said. */
+	char unpadded[64];
+	snprintf(unpadded, sizeof unpadded, "/join %s\n", token);
+	send_text(&m[2], unpadded);
+	expect_silence(&m[2]);
 	send_token(&m[2], token);
 	expect_text(&m[2], "! server full (2 members)\n");
 
@@ -684,8 +708,11 @@ static void test_address_check(void **state)
 
 	/* Taken before the server can have answered, so "a second after" is measured from no later. */
 	struct timespec challenged = harness_now();
+	/* Too short to be answered: the challenge is longer. */
+	send_text(&stranger, "hello?\n");
+	expect_silence(&stranger);
 	for (int i = 0; i < 5; i++)
-		send_text(&stranger, "hello?\n");
+		send_padded(&stranger, "hello?");
 	expect_nothing_more(m, 2);
 	char token[TOKEN_DIGITS + 1];
 	expect_challenge(&stranger, token);
@@ -694,7 +721,7 @@ static void test_address_check(void **state)
 	/* A wrong token is answered with a challenge, not membership. */
 	m[2] = member_open("127.0.0.1", server);
 	struct timespec asked = harness_now();
-	send_text(&m[2], "/join 00000000\n");
+	send_padded(&m[2], "/join 00000000");
 	char own[TOKEN_DIGITS + 1];
 	expect_challenge(&m[2], own);
 	/* Another address's token is no good either. */
@@ -709,25 +736,26 @@ static void test_address_check(void **state)
 	expect_text(&m[0], notice);
 	expect_text(&m[1], notice);
 
-	/* The stranger keeps talking: its next challenge comes a second after the first, not before. */
-	long again_ms = -1;
-	int sent = 0;
-	while (again_ms < 0 && harness_ms_since(challenged) < 5000) {
-		send_text(&stranger, "anyone?\n");
-		sent++;
+	/*
+	 * The stranger keeps talking, ten times a second: it asks more often than
+	 * it may be answered, so it is not answered again while it does.
+	 */
+	struct timespec talking = harness_now();
+	while (harness_ms_since(talking) < 2500) {
+		send_padded(&stranger, "anyone?");
 		long length = harness_udp_receive(stranger.fd, datagram, sizeof datagram - 1, 100);
-		if (length >= 0) {
-			again_ms = harness_ms_since(challenged);
-			if (!is_challenge(datagram, (size_t)length, token))
-				fail_msg("the stranger got \"%.*s\"", (int)length, datagram);
-		}
+		if (length >= 0)
+			fail_msg("the stranger, asking ten times a second, got \"%.*s\"", (int)length,
+				 datagram);
 	}
-	if (again_ms < 0)
-		fail_msg("no second challenge within 5 s");
-	assert_true(again_ms >= 1000);
-	assert_true(sent >= 2); /* some went unanswered */
+	/* Once it has been quiet for the penalty (2 s), it is answered again. */
+	expect_silence(&stranger);
+	struct timespec quiet = harness_now();
+	while (harness_ms_since(quiet) < 2100)
+		expect_silence(&stranger);
+	send_padded(&stranger, "anyone?");
+	expect_challenge(&stranger, token);
 	expect_nothing_more(m, 3);
-	expect_limited_replies(&stranger, NULL, challenged, 2);
 	expect_running(server);
 }
 
@@ -1135,20 +1163,22 @@ static void test_join_storm(void **state)
 	struct member m[2];
 	open_and_join(m, 2, server);
 
+	/* Each socket asks five times at once: it gets one challenge, never more. */
+	static struct member storm[STORM_SOCKETS];
 	static struct pollfd fds[STORM_SOCKETS];
 	static int replies[STORM_SOCKETS];
 	for (size_t i = 0; i < STORM_SOCKETS; i++) {
-		fds[i] = (struct pollfd){.fd = harness_udp_socket("127.0.0.1", server->port),
-					 .events = POLLIN};
+		storm[i] = member_open("127.0.0.1", server);
+		fds[i] = (struct pollfd){.fd = storm[i].fd, .events = POLLIN};
 		replies[i] = 0;
 	}
-	struct timespec start = harness_now();
-	for (size_t i = 0; i < STORM_SOCKETS; i++)
-		assert_true(harness_udp_send(fds[i].fd, "/join\n", 6));
+	for (int round = 0; round < 5; round++)
+		for (size_t i = 0; i < STORM_SOCKETS; i++)
+			send_padded(&storm[i], "/join");
 
 	/* Collect replies until none has come for 300 ms. */
 	int total = 0;
-	long last_ms = 0;
+	struct timespec start = harness_now();
 	while (harness_ms_since(start) < T) {
 		int ready = poll(fds, STORM_SOCKETS, 300);
 		if (ready == 0)
@@ -1165,16 +1195,13 @@ static void test_join_storm(void **state)
 				fail_msg("a stranger got \"%s\"", datagram);
 			replies[i]++;
 			total++;
-			last_ms = harness_ms_since(start);
 		}
 	}
-	/* The server's bucket holds a second's worth and gains that much a second. */
-	long bound = STRANGER_REPLIES_PER_SECOND + STRANGER_REPLIES_PER_SECOND * last_ms / 1000 + 1;
-	if (total < 1 || total > bound)
-		fail_msg("%d challenges for %d join attempts in %ld ms (expected 1 to %ld)", total,
-			 STORM_SOCKETS, last_ms, bound);
 	for (size_t i = 0; i < STORM_SOCKETS; i++)
-		assert_true(replies[i] <= 1);
+		if (replies[i] > 1)
+			fail_msg("%s got %d challenges for 5 quick requests", storm[i].address, replies[i]);
+	/* Far below the limits for one /24 and for all: (nearly) every socket was answered. */
+	assert_true(total >= STORM_SOCKETS * 9 / 10);
 
 	send_text(&m[0], "after the storm\n");
 	expect_relay(&m[1], &m[0], "after the storm");
@@ -1235,7 +1262,7 @@ static void test_rejoin_keeps_rate(void **state)
 	open_and_join(m, 1, server);
 	m[1] = member_open("127.0.0.1", server);
 	char token[TOKEN_DIGITS + 1];
-	send_text(&m[1], "/join\n");
+	send_padded(&m[1], "/join");
 	expect_challenge(&m[1], token);
 	send_token(&m[1], token);
 	expect_welcome(&m[1], 2);
@@ -1273,7 +1300,7 @@ static void test_replayed_token_cannot_fill_the_log(void **state)
 	open_and_join(m, 1, server);
 	m[1] = member_open("127.0.0.1", server);
 	char token[TOKEN_DIGITS + 1];
-	send_text(&m[1], "/join\n");
+	send_padded(&m[1], "/join");
 	expect_challenge(&m[1], token);
 	for (int i = 0; i < REPLAYS; i++)
 		send_token(&m[1], token);

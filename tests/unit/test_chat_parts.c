@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "chat/admission.h"
@@ -103,44 +104,200 @@ static void test_token_expires(void **state)
 	assert_false(admission_check(&other, &alice, at(630, 0), token, CHAT_TOKEN_LENGTH));
 }
 
+/* Asks whether ADDRESS's datagram of 64 bytes may get a challenge at T. */
+static enum admission_verdict ask(struct admission *admission, const struct address *address,
+				  struct timespec t)
+{
+	return admission_stranger(admission, address, CHAT_PADDED_LENGTH, CHAT_CHALLENGE_LENGTH, t);
+}
+
+static struct timespec at_ns(int64_t ns)
+{
+	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+}
+
+/* One reply a second to an address; none while it keeps asking faster than that. */
 static void test_replies_per_address(void **state)
 {
 	(void)state;
 	static struct admission admission;
 	fixed_admission(&admission);
-	struct address alice = ipv4("127.0.0.1", 5000), bob = ipv4("127.0.0.1", 5001);
+	struct address alice = ipv4("127.0.0.1", 5000), bob = ipv4("127.0.0.1", 5001),
+		       carol = ipv4("127.0.0.1", 5002);
 
-	assert_true(admission_may_reply(&admission, &alice, false, at(50, 0)));
-	assert_false(admission_may_reply(&admission, &alice, false, at(50, 500)));
-	assert_true(admission_may_reply(&admission, &bob, false, at(50, 500)));
-	assert_false(admission_may_reply(&admission, &alice, false, at(50, 999)));
-	assert_true(admission_may_reply(&admission, &alice, false, at(51, 0)));
-	/* An address that proved itself may have a second reply within the second. */
-	assert_true(admission_may_reply(&admission, &alice, true, at(51, 1)));
-	assert_false(admission_may_reply(&admission, &alice, false, at(51, 2)));
+	assert_int_equal(ask(&admission, &alice, at(50, 0)), ADMISSION_REPLY);
+	assert_int_equal(ask(&admission, &alice, at(50, 500)), ADMISSION_ADDRESS_LIMIT);
+	assert_int_equal(ask(&admission, &bob, at(50, 500)), ADMISSION_REPLY);
+	/* Asking again half a second early put alice's next answer off by a second. */
+	assert_int_equal(ask(&admission, &alice, at(51, 500)), ADMISSION_ADDRESS_LIMIT);
+	assert_int_equal(ask(&admission, &alice, at(53, 0)), ADMISSION_REPLY);
+	/* A client asking once a second is answered every time. */
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(ask(&admission, &carol, at(60 + i, 0)), ADMISSION_REPLY);
+	/* A flooding socket is answered once, then not while it floods, ... */
+	struct address flood = ipv4("127.0.0.1", 6000);
+	int answered = 0;
+	for (int ms = 0; ms < 5000; ms += 5)
+		answered += ask(&admission, &flood, at(100, 0 + ms)) == ADMISSION_REPLY;
+	assert_int_equal(answered, 1);
+	/* ... and again once it has been quiet for the penalty at most. */
+	assert_int_equal(ask(&admission, &flood, at(107, 0)), ADMISSION_REPLY);
 }
 
-/* However many addresses ask, at most ADMISSION_REPLIES_PER_SECOND get replies in a second. */
+/* A reply longer than the datagram it answers is never allowed, and costs the address nothing. */
+static void test_never_larger_than_the_request(void **state)
+{
+	(void)state;
+	static struct admission admission;
+	fixed_admission(&admission);
+	struct address alice = ipv4("127.0.0.1", 5000);
+
+	assert_int_equal(admission_stranger(&admission, &alice, 37, 38, at(50, 0)), ADMISSION_TOO_SHORT);
+	assert_int_equal(admission_stranger(&admission, &alice, 6, 38, at(50, 1)), ADMISSION_TOO_SHORT);
+	assert_int_equal(admission_stranger(&admission, &alice, 38, 38, at(50, 2)), ADMISSION_REPLY);
+	assert_int_equal(admission_proven(&admission, 23, 27, at(50, 3)), ADMISSION_TOO_SHORT);
+	assert_int_equal(admission_proven(&admission, 64, 27, at(50, 3)), ADMISSION_REPLY);
+	/* A proven address is not held to the address limit. */
+	assert_int_equal(admission_proven(&admission, 64, 27, at(50, 4)), ADMISSION_REPLY);
+	assert_int_equal(admission.verdicts[ADMISSION_TOO_SHORT], 3);
+	assert_int_equal(admission.verdicts[ADMISSION_REPLY], 3);
+}
+
+/* Counts the replies to COUNT addresses made by MAKE(i) all asking at T. */
+static int replies_to_many(struct admission *admission, int count,
+			   struct address (*make)(int i), struct timespec t)
+{
+	int replied = 0;
+	for (int i = 0; i < count; i++) {
+		struct address address = make(i);
+		replied += ask(admission, &address, t) == ADMISSION_REPLY;
+	}
+	return replied;
+}
+
+static struct address in_192_0_2(int i)
+{
+	return ipv4("192.0.2.1", (uint16_t)(1000 + i));
+}
+
+static struct address in_192_0_3(int i)
+{
+	char text[32];
+	snprintf(text, sizeof text, "192.0.3.%d", i % 250 + 1);
+	return ipv4(text, (uint16_t)(1000 + i));
+}
+
+static struct address mapped_192_0_2(int i)
+{
+	char text[32];
+	snprintf(text, sizeof text, "::ffff:192.0.2.%d", i % 250 + 1);
+	struct address address = ipv4("::1", (uint16_t)(20000 + i));
+	/* As a dual-stack socket shows an IPv4 peer: AF_INET6, ::ffff:a.b.c.d. */
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&address.storage;
+	assert_int_equal(inet_pton(AF_INET6, text, &in6->sin6_addr), 1);
+	return address;
+}
+
+static struct address in_2001_db8_1(int i)
+{
+	char text[64];
+	snprintf(text, sizeof text, "2001:db8:0:1:%x::%x", i / 100 + 1, i % 100 + 1);
+	return ipv4(text, 4000);
+}
+
+static struct address in_2001_db8_2(int i)
+{
+	char text[64];
+	snprintf(text, sizeof text, "2001:db8:0:2::%x", i + 1);
+	return ipv4(text, 4000);
+}
+
+/* One /24 or /64 gets at most its share; another prefix still gets answers. */
+static void test_replies_per_prefix(void **state)
+{
+	(void)state;
+	static struct admission admission;
+	fixed_admission(&admission);
+
+	assert_int_equal(replies_to_many(&admission, 3000, in_192_0_2, at(70, 0)), ADMISSION_PREFIX_RATE);
+	/* The same /24 seen through a dual-stack socket shares that share. */
+	assert_int_equal(replies_to_many(&admission, 100, mapped_192_0_2, at(70, 0)), 0);
+	assert_int_equal(replies_to_many(&admission, 100, in_192_0_3, at(70, 0)), 100);
+	assert_int_equal(replies_to_many(&admission, 3000, in_2001_db8_1, at(70, 0)), ADMISSION_PREFIX_RATE);
+	assert_int_equal(replies_to_many(&admission, 100, in_2001_db8_2, at(70, 0)), 100);
+}
+
+static struct address spread(int i)
+{
+	char text[32];
+	snprintf(text, sizeof text, "10.%d.%d.1", i / 1000, i % 1000 / 4);
+	return ipv4(text, (uint16_t)(1000 + i % 4));
+}
+
+/* However many prefixes ask, all non-members together get at most the overall budget. */
 static void test_replies_in_all(void **state)
 {
 	(void)state;
 	static struct admission admission;
 	fixed_admission(&admission);
-	int replied = 0;
-	for (int i = 0; i < 1000; i++) {
-		struct address forged = ipv4("192.0.2.1", (uint16_t)(1000 + i));
-		if (admission_may_reply(&admission, &forged, false, at(70, 0)))
-			replied++;
+	assert_int_equal(replies_to_many(&admission, 20000, spread, at(70, 0)), ADMISSION_GLOBAL_RATE);
+	/* A second later there is room for a second's worth again (the same addresses are quiet since). */
+	int again = replies_to_many(&admission, 20000, spread, at(71, 0));
+	assert_true(again >= ADMISSION_GLOBAL_RATE - 1 && again <= ADMISSION_GLOBAL_RATE + 1);
+}
+
+static struct address crowd(int i)
+{
+	char text[32];
+	snprintf(text, sizeof text, "10.%d.%d.%d", i / 65536 % 256, i / 256 % 256, i % 256);
+	return ipv4(text, 7);
+}
+
+/*
+ * With far more addresses than cells, many share cells; still no address
+ * gets two replies less than a second apart (the old table answered two
+ * addresses sharing a slot at every turn).
+ */
+static void test_shared_cells_never_loosen_the_limit(void **state)
+{
+	(void)state;
+	static struct admission admission;
+	fixed_admission(&admission);
+	enum { COUNT = 60000 };
+	static int64_t last_reply[COUNT];
+	int64_t t = 200 * (int64_t)1000000000;
+	/* Four rounds a quarter second apart, each address asking in every round. */
+	for (int round = 0; round < 4; round++, t += 250000000) {
+		for (int i = 0; i < COUNT; i++) {
+			struct address address = crowd(i);
+			if (ask(&admission, &address, at_ns(t)) != ADMISSION_REPLY)
+				continue;
+			if (last_reply[i] != 0)
+				fail_msg("address %d answered twice within %lld ns", i,
+					 (long long)(t - last_reply[i]));
+			last_reply[i] = t;
+		}
 	}
-	assert_int_equal(replied, ADMISSION_REPLIES_PER_SECOND);
-	/* A second later, there is room for as many again, and not more. */
-	replied = 0;
-	for (int i = 0; i < 1000; i++) {
-		struct address forged = ipv4("192.0.2.2", (uint16_t)(1000 + i));
-		if (admission_may_reply(&admission, &forged, false, at(71, 0)))
-			replied++;
+}
+
+/* Among 1000 flooding sockets of one host, a client of that host that asks once is answered. */
+static void test_client_answered_under_a_flood(void **state)
+{
+	(void)state;
+	static struct admission admission;
+	fixed_admission(&admission);
+	struct address client = ipv4("127.0.0.1", 40000);
+	int64_t start = 300 * (int64_t)1000000000, step = 50000; /* a datagram every 50 us: 20000/s */
+	int flood_replies = 0, client_replies = 0;
+	for (int64_t t = start, n = 0; t < start + 3 * (int64_t)1000000000; t += step, n++) {
+		struct address flood = ipv4("127.0.0.1", (uint16_t)(10000 + n % 1000));
+		flood_replies += ask(&admission, &flood, at_ns(t)) == ADMISSION_REPLY;
+		if (n % 20000 == 10000) /* once a second, half a second into it */
+			client_replies += ask(&admission, &client, at_ns(t)) == ADMISSION_REPLY;
 	}
-	assert_int_equal(replied, ADMISSION_REPLIES_PER_SECOND);
+	/* Each flooding socket (20 datagrams a second) was answered once, at its first. */
+	assert_int_equal(flood_replies, 1000);
+	assert_int_equal(client_replies, 3);
 }
 
 /* ---- members ---- */
@@ -252,7 +409,11 @@ int main(void)
 		cmocka_unit_test(test_token_is_checked_per_address),
 		cmocka_unit_test(test_token_expires),
 		cmocka_unit_test(test_replies_per_address),
+		cmocka_unit_test(test_never_larger_than_the_request),
+		cmocka_unit_test(test_replies_per_prefix),
 		cmocka_unit_test(test_replies_in_all),
+		cmocka_unit_test(test_shared_cells_never_loosen_the_limit),
+		cmocka_unit_test(test_client_answered_under_a_flood),
 		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_config),
 	};
