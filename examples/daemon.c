@@ -22,15 +22,7 @@
  * when it logs, removes PIDFILE and exits. The parent waits until the daemon
  * is ready (its pid written), so that `cat PIDFILE` right after works.
  *
- * Run:    build/examples/daemon /tmp/lab.pid /tmp/lab.log [MILLISECONDS]
- *         tail -f /tmp/lab.log
- *         ps -o pid,ppid,pgid,sid,tty,stat,comm -p $(cat /tmp/lab.pid)
- *         kill $(cat /tmp/lab.pid)
- * Watch:  the prompt comes back at once; ps shows parent 1 (or your session's
- *         subreaper, such as systemd --user), TTY "?", a session of its own
- *         that it does not lead; the log gains a line every MILLISECONDS
- *         (default 1000); after kill, "stopping" and no pidfile.
- *         Both paths must be absolute: the daemon works from /.
+ * Run and watch: in help[] below, which `daemon --help` prints.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +37,20 @@
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
+
+/* What to run and what to watch: printed by --help (or -h). */
+static const char help[] =
+	"daemon -- a process that leaves its terminal and session behind (lab 9 of 10)\n"
+	"\n"
+	"Run:    build/examples/daemon /tmp/lab.pid /tmp/lab.log [MILLISECONDS]\n"
+	"        tail -f /tmp/lab.log\n"
+	"        ps -o pid,ppid,pgid,sid,tty,stat,comm -p $(cat /tmp/lab.pid)\n"
+	"        kill $(cat /tmp/lab.pid)\n"
+	"Watch:  the prompt comes back at once; ps shows parent 1 (or your session's\n"
+	"        subreaper, such as systemd --user), TTY \"?\", a session of its own\n"
+	"        that it does not lead; the log gains a line every MILLISECONDS\n"
+	"        (default 1000); after kill, \"stopping\" and no pidfile.\n"
+	"        Both paths must be absolute: the daemon works from /.\n";
 
 static bool parse_number(const char *text, long min, long max, long *value)
 {
@@ -174,11 +180,19 @@ static int run(int log_fd, int pid_fd, int ready_fd, const char *pid_path, long 
 
 int main(int argc, char **argv)
 {
+	/* Before anything else: with --help, print the text above and do nothing more. */
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		if (fputs(help, stdout) == EOF || fflush(stdout) != 0) {
+			perror("daemon: write standard output");
+			return EX_IOERR;
+		}
+		return 0;
+	}
 	long interval_ms = 1000;
 	if (argc < 3 || argc > 4 || argv[1][0] != '/' || argv[2][0] != '/' ||
 	    (argc == 4 && !parse_number(argv[3], 1, 60000, &interval_ms))) {
 		fprintf(stderr, "usage: daemon /ABSOLUTE/PIDFILE /ABSOLUTE/LOGFILE [MILLISECONDS]"
-				"   (1-60000)\n");
+				"   (1-60000; try 'daemon --help')\n");
 		return EX_USAGE;
 	}
 	const char *pid_path = argv[1], *log_path = argv[2];

@@ -7,13 +7,7 @@
  * are replaced. So the lines after a successful exec never run: there is no
  * "after" left in this program. They run only when exec fails.
  *
- * Run:    build/examples/exec_replace                 runs sh, which prints its own pid ($$)
- *         build/examples/exec_replace sleep 30        then: ps -o pid,comm -p PID
- *         build/examples/exec_replace no-such-command exec fails: status 127
- * Watch:  "before exec: pid=N" and sh's "after exec: pid=N" show the same N,
- *         and ps shows the same pid now running "sleep". A shell forks first
- *         and execs in the child, so that it is still there afterwards; this
- *         program does not fork, so it is gone once exec succeeds.
+ * Run and watch: in help[] below, which `exec_replace --help` prints.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,8 +15,28 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+/* What to run and what to watch: printed by --help (or -h). */
+static const char help[] =
+	"exec_replace -- exec replaces the program, not the process (lab 2 of 10)\n"
+	"\n"
+	"Run:    build/examples/exec_replace                 runs sh, which prints its own pid ($$)\n"
+	"        build/examples/exec_replace sleep 30        then: ps -o pid,comm -p PID\n"
+	"        build/examples/exec_replace no-such-command exec fails: status 127\n"
+	"Watch:  \"before exec: pid=N\" and sh's \"after exec: pid=N\" show the same N,\n"
+	"        and ps shows the same pid now running \"sleep\". A shell forks first\n"
+	"        and execs in the child, so that it is still there afterwards; this\n"
+	"        program does not fork, so it is gone once exec succeeds.\n";
+
 int main(int argc, char **argv)
 {
+	/* Before anything else: with --help, print the text above and do nothing more. */
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		if (fputs(help, stdout) == EOF || fflush(stdout) != 0) {
+			perror("exec_replace: write standard output");
+			return EX_IOERR;
+		}
+		return 0;
+	}
 	/* Arrays, not string literals: exec takes char *, and literals must not be written to. */
 	static char shell[] = "sh", option[] = "-c",
 		    script[] = "echo \"after exec: pid=$$ program=sh\"";

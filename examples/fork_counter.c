@@ -7,13 +7,7 @@
  * its own changes, although both print the same addresses: each process has
  * an address space of its own, and those are virtual addresses in it.
  *
- * Run:    build/examples/fork_counter [ROUNDS]       (ROUNDS 1-1000, default 5)
- *         and meanwhile, in another terminal: ps -o pid,ppid,comm -C fork_counter
- * Watch:  the child counts global up, the parent counts local up, 100 ms a
- *         round, their lines interleaved. At the end each process still holds
- *         the other variable's value from before the fork. The parent waits
- *         for the child, so no zombie is left. The key=value fields are for
- *         scripts and tests.
+ * Run and watch: in help[] below, which `fork_counter --help` prints.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -24,6 +18,18 @@
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
+
+/* What to run and what to watch: printed by --help (or -h). */
+static const char help[] =
+	"fork_counter -- after fork(), parent and child have separate memories (lab 1 of 10)\n"
+	"\n"
+	"Run:    build/examples/fork_counter [ROUNDS]       (ROUNDS 1-1000, default 5)\n"
+	"        and meanwhile, in another terminal: ps -o pid,ppid,comm -C fork_counter\n"
+	"Watch:  the child counts global up, the parent counts local up, 100 ms a\n"
+	"        round, their lines interleaved. At the end each process still holds\n"
+	"        the other variable's value from before the fork. The parent waits\n"
+	"        for the child, so no zombie is left. The key=value fields are for\n"
+	"        scripts and tests.\n";
 
 /* A global lives in the data segment, a local on the stack: fork copies both. */
 static int global = 10;
@@ -48,9 +54,17 @@ static void pause_a_little(void)
 
 int main(int argc, char **argv)
 {
+	/* Before anything else: with --help, print the text above and do nothing more. */
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		if (fputs(help, stdout) == EOF || fflush(stdout) != 0) {
+			perror("fork_counter: write standard output");
+			return EX_IOERR;
+		}
+		return 0;
+	}
 	long rounds = 5;
 	if (argc > 2 || (argc == 2 && !parse_number(argv[1], 1, 1000, &rounds))) {
-		fprintf(stderr, "usage: fork_counter [ROUNDS]   (1-1000)\n");
+		fprintf(stderr, "usage: fork_counter [ROUNDS]   (1-1000; try 'fork_counter --help')\n");
 		return EX_USAGE;
 	}
 	/*

@@ -10,16 +10,7 @@
  * fork server accepts at once and hands each connection to a child process,
  * so the second client is served while the first is still connected.
  *
- * Run:    build/examples/iterative_vs_fork iterative [PORT]   (or: fork [PORT])
- *         It prints "listening on 127.0.0.1:PORT" (PORT 0, the default, lets
- *         the kernel choose). Then, in two more terminals, the same client:
- *             build/forknet echo-client 127.0.0.1 PORT
- *         Type a line in the first, then in the second.
- * Watch:  against "iterative", the second client's lines come back only
- *         once the first has typed END (or Ctrl-D); against "fork", at once.
- *         With `ps -o pid,ppid,stat,cmd --ppid SERVER_PID` you see one child
- *         per client under "fork", and no zombie after a client leaves.
- *         Ctrl-C ends the server, and with it its children (see serve_forked).
+ * Run and watch: in help[] below, which `iterative_vs_fork --help` prints.
  *
  * This lab keeps to the mechanism. Stopping gracefully without races (the
  * signal arriving just before the server waits) takes more: see how
@@ -39,7 +30,31 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+/* What to run and what to watch: printed by --help (or -h). */
+static const char help[] =
+	"iterative_vs_fork -- why servers fork (lab 10 of 10)\n"
+	"\n"
+	"Run:    build/examples/iterative_vs_fork iterative [PORT]   (or: fork [PORT])\n"
+	"        It prints \"listening on 127.0.0.1:PORT\" (PORT 0, the default, lets\n"
+	"        the kernel choose). Then, in two more terminals, the same client:\n"
+	"            build/forknet echo-client 127.0.0.1 PORT\n"
+	"        Type a line in the first, then in the second.\n"
+	"Watch:  against \"iterative\", the second client's lines come back only\n"
+	"        once the first has typed END (or Ctrl-D); against \"fork\", at once.\n"
+	"        With `ps -o pid,ppid,stat,cmd --ppid SERVER_PID` you see one child\n"
+	"        per client under \"fork\", and no zombie after a client leaves.\n"
+	"        Ctrl-C ends the server, and with it its children\n"
+	"        (see serve_forked() in examples/iterative_vs_fork.c).\n";
+
 static const char *mode; /* "iterative" or "fork", for the log lines */
+
+static bool parse_number(const char *text, long min, long max, long *value)
+{
+	char *end;
+	errno = 0;
+	*value = strtol(text, &end, 10);
+	return errno == 0 && end != text && *end == '\0' && *value >= min && *value <= max;
+}
 
 /* Echoes what FD sends until it closes, by byte count (never strlen: bytes are bytes). */
 static long echo(int fd)
@@ -112,13 +127,23 @@ static void serve_forked(int listener, int fd, const char *peer)
 
 int main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, so logs of parent and children do not mix */
-	unsigned long port = argc > 2 ? strtoul(argv[2], NULL, 10) : 0;
-	if (argc < 2 || argc > 3 || port > 65535 ||
-	    (strcmp(argv[1], "iterative") != 0 && strcmp(argv[1], "fork") != 0)) {
-		fprintf(stderr, "usage: iterative_vs_fork iterative|fork [PORT]\n");
+	/* Before anything else: with --help, print the text above and do nothing more. */
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		if (fputs(help, stdout) == EOF || fflush(stdout) != 0) {
+			perror("iterative_vs_fork: write standard output");
+			return EX_IOERR;
+		}
+		return 0;
+	}
+	long port = 0;
+	if (argc < 2 || argc > 3 ||
+	    (strcmp(argv[1], "iterative") != 0 && strcmp(argv[1], "fork") != 0) ||
+	    (argc == 3 && !parse_number(argv[2], 0, 65535, &port))) {
+		fprintf(stderr, "usage: iterative_vs_fork iterative|fork [PORT]   "
+				"(0-65535; try 'iterative_vs_fork --help')\n");
 		return EX_USAGE;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, so logs of parent and children do not mix */
 	mode = argv[1];
 	bool forking = strcmp(mode, "fork") == 0;
 

@@ -13,9 +13,7 @@
  * unblocked. On a busy server the same happens by chance, whenever children
  * end close together.
  *
- * Run:    build/examples/reaper [CHILDREN]     (1-64, default 5)
- * Watch:  "signals=1 reaped=5": one signal, five children reaped by the
- *         handler's loop, and "left=0": no zombie, no child left.
+ * Run and watch: in help[] below, which `reaper --help` prints.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +24,14 @@
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+/* What to run and what to watch: printed by --help (or -h). */
+static const char help[] =
+	"reaper -- one SIGCHLD can stand for many children (lab 5 of 10)\n"
+	"\n"
+	"Run:    build/examples/reaper [CHILDREN]     (1-64, default 5)\n"
+	"Watch:  \"signals=1 reaped=5\": one signal, five children reaped by the\n"
+	"        handler's loop, and \"left=0\": no zombie, no child left.\n";
 
 #define MAX_CHILDREN 64
 
@@ -71,9 +77,17 @@ static bool parse_number(const char *text, long min, long max, long *value)
 
 int main(int argc, char **argv)
 {
+	/* Before anything else: with --help, print the text above and do nothing more. */
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		if (fputs(help, stdout) == EOF || fflush(stdout) != 0) {
+			perror("reaper: write standard output");
+			return EX_IOERR;
+		}
+		return 0;
+	}
 	long count = 5;
 	if (argc > 2 || (argc == 2 && !parse_number(argv[1], 1, MAX_CHILDREN, &count))) {
-		fprintf(stderr, "usage: reaper [CHILDREN]   (1-%d)\n", MAX_CHILDREN);
+		fprintf(stderr, "usage: reaper [CHILDREN]   (1-%d; try 'reaper --help')\n", MAX_CHILDREN);
 		return EX_USAGE;
 	}
 	/* Line-buffered even into a pipe, so that nothing sits in the buffer when we fork. */

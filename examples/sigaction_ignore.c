@@ -8,13 +8,7 @@
  * started with SIGINT already ignored (a background job of a script, say)
  * must keep ignoring it, and restoring the saved action does just that.
  *
- * Run:    build/examples/sigaction_ignore [SECONDS]     (1-3600, default 5)
- * Watch:  Ctrl-C does nothing during the first SECONDS ("ignoring SIGINT");
- *         after "restored", Ctrl-C ends the program. /proc shows the switch:
- *         in `grep SigIgn /proc/PID/status` the bit for signal 2 (SIGINT,
- *         value 0x2) is set while ignoring. An ignored signal is discarded,
- *         not kept for later. Started from a script with `&`, SIGINT was
- *         ignored to begin with: the program says so and keeps it ignored.
+ * Run and watch: in help[] below, which `sigaction_ignore --help` prints.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +18,18 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+/* What to run and what to watch: printed by --help (or -h). */
+static const char help[] =
+	"sigaction_ignore -- ignore a signal for a while, then put back what was there (lab 7 of 10)\n"
+	"\n"
+	"Run:    build/examples/sigaction_ignore [SECONDS]     (1-3600, default 5)\n"
+	"Watch:  Ctrl-C does nothing during the first SECONDS (\"ignoring SIGINT\");\n"
+	"        after \"restored\", Ctrl-C ends the program. /proc shows the switch:\n"
+	"        in `grep SigIgn /proc/PID/status` the bit for signal 2 (SIGINT,\n"
+	"        value 0x2) is set while ignoring. An ignored signal is discarded,\n"
+	"        not kept for later. Started from a script with `&`, SIGINT was\n"
+	"        ignored to begin with: the program says so and keeps it ignored.\n";
 
 static bool parse_number(const char *text, long min, long max, long *value)
 {
@@ -56,9 +62,17 @@ static void count_down(const char *what, long seconds)
 
 int main(int argc, char **argv)
 {
+	/* Before anything else: with --help, print the text above and do nothing more. */
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		if (fputs(help, stdout) == EOF || fflush(stdout) != 0) {
+			perror("sigaction_ignore: write standard output");
+			return EX_IOERR;
+		}
+		return 0;
+	}
 	long seconds = 5;
 	if (argc > 2 || (argc == 2 && !parse_number(argv[1], 1, 3600, &seconds))) {
-		fprintf(stderr, "usage: sigaction_ignore [SECONDS]   (1-3600)\n");
+		fprintf(stderr, "usage: sigaction_ignore [SECONDS]   (1-3600; try 'sigaction_ignore --help')\n");
 		return EX_USAGE;
 	}
 	if (setvbuf(stdout, NULL, _IOLBF, 0) != 0) { /* a line at a time, even into a pipe */

@@ -7,13 +7,7 @@
  * handler puts back the default action (SIG_DFL), and the next Ctrl-C ends
  * the program the usual way.
  *
- * Run:    build/examples/sigint_lives      then press Ctrl-C, eleven times
- *         (or from another terminal: kill -INT PID)
- * Watch:  "SIGINT caught, lives=9" ... "lives=0", then the shell's prompt
- *         after the eleventh. Press Ctrl-C fast, or send several kill -INT at
- *         once, and you may lose fewer lives than you pressed: signals
- *         arriving while one is pending merge into one (lab 5 shows the same
- *         with SIGCHLD). kill -TERM PID ends it at any time.
+ * Run and watch: in help[] below, which `sigint_lives --help` prints.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +15,18 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+/* What to run and what to watch: printed by --help (or -h). */
+static const char help[] =
+	"sigint_lives -- a SIGINT handler, and giving the default back (lab 6 of 10)\n"
+	"\n"
+	"Run:    build/examples/sigint_lives      then press Ctrl-C, eleven times\n"
+	"        (or from another terminal: kill -INT PID)\n"
+	"Watch:  \"SIGINT caught, lives=9\" ... \"lives=0\", then the shell's prompt\n"
+	"        after the eleventh. Press Ctrl-C fast, or send several kill -INT at\n"
+	"        once, and you may lose fewer lives than you pressed: signals\n"
+	"        arriving while one is pending merge into one (lab 5 shows the same\n"
+	"        with SIGCHLD). kill -TERM PID ends it at any time.\n";
 
 #define LIVES 10 /* the messages below assume a single digit is left after the first catch */
 
@@ -75,8 +81,20 @@ static void on_sigint(int signo)
 	errno = saved_errno;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* Before anything else: with --help, print the text above and do nothing more. */
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		if (fputs(help, stdout) == EOF || fflush(stdout) != 0) {
+			perror("sigint_lives: write standard output");
+			return EX_IOERR;
+		}
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "usage: sigint_lives   (no arguments; try 'sigint_lives --help')\n");
+		return EX_USAGE;
+	}
 	struct sigaction action;
 	memset(&action, 0, sizeof action);
 	action.sa_handler = on_sigint;

@@ -9,12 +9,7 @@
  * sits in bits 8-15, but a signal sits in bits 0-6 (and the "core dumped"
  * flag in bit 7), so status/256 turns a death by SIGTERM into "exit 0".
  *
- * Run:    build/examples/wait_status exit CODE      the child calls exit(CODE), 0-255
- *         build/examples/wait_status signal NAME    the child is killed by SIGNAME
- *                                                   (HUP INT QUIT ABRT KILL SEGV PIPE ALRM TERM USR1 USR2)
- * Watch:  "WIFEXITED WEXITSTATUS=3" after `exit 3`; "WIFSIGNALED WTERMSIG=15
- *         (SIGTERM)" after `signal TERM`, and "status/256=0" beside it. QUIT,
- *         ABRT and SEGV may add "(core dumped)", depending on `ulimit -c`.
+ * Run and watch: in help[] below, which `wait_status --help` prints.
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,6 +20,17 @@
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+/* What to run and what to watch: printed by --help (or -h). */
+static const char help[] =
+	"wait_status -- how a parent learns how its child ended (lab 3 of 10)\n"
+	"\n"
+	"Run:    build/examples/wait_status exit CODE      the child calls exit(CODE), 0-255\n"
+	"        build/examples/wait_status signal NAME    the child is killed by SIGNAME\n"
+	"            NAME: HUP INT QUIT ABRT KILL SEGV PIPE ALRM TERM USR1 USR2\n"
+	"Watch:  \"WIFEXITED WEXITSTATUS=3\" after `exit 3`; \"WIFSIGNALED WTERMSIG=15\n"
+	"        (SIGTERM)\" after `signal TERM`, with \"status/256 would say 0\". QUIT,\n"
+	"        ABRT and SEGV may add \"(core dumped)\", depending on `ulimit -c`.\n";
 
 /* Signals whose default action ends the process, by the names people type. */
 static const struct {
@@ -106,14 +112,20 @@ static void end_child(bool by_signal, int value)
 
 int main(int argc, char **argv)
 {
+	/* Before anything else: with --help, print the text above and do nothing more. */
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		if (fputs(help, stdout) == EOF || fflush(stdout) != 0) {
+			perror("wait_status: write standard output");
+			return EX_IOERR;
+		}
+		return 0;
+	}
 	bool by_signal = argc == 3 && strcmp(argv[1], "signal") == 0;
 	bool by_exit = argc == 3 && strcmp(argv[1], "exit") == 0;
 	int value = 0;
 	if (!(by_exit && parse_code(argv[2], &value)) &&
 	    !(by_signal && parse_signal(argv[2], &value))) {
-		fprintf(stderr, "usage: wait_status exit CODE       (0-255)\n"
-				"       wait_status signal NAME     (HUP INT QUIT ABRT KILL SEGV PIPE "
-				"ALRM TERM USR1 USR2)\n");
+		fprintf(stderr, "usage: wait_status exit CODE | signal NAME   (try 'wait_status --help')\n");
 		return EX_USAGE;
 	}
 	/* Line-buffered even into a pipe, so that nothing sits in the buffer when we fork. */

@@ -8,12 +8,7 @@
  * that never waits fills the process table with them. Here the parent lets
  * its child become a zombie, shows it, then reaps it and shows it gone.
  *
- * Run:    build/examples/zombie [SECONDS]     (default 30, 0-3600)
- *         and meanwhile, as it suggests: ps -o pid,ppid,stat,comm --ppid PARENT
- * Watch:  "state=Z" for the child, read from /proc; ps shows Z and
- *         <defunct>. Press Enter (or wait SECONDS) and the parent reaps it:
- *         "exited 7", then "state=gone". Standard input at its end (< /dev/null)
- *         counts as Enter.
+ * Run and watch: in help[] below, which `zombie --help` prints.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,6 +19,17 @@
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+/* What to run and what to watch: printed by --help (or -h). */
+static const char help[] =
+	"zombie -- a child that has ended but has not been waited for (lab 4 of 10)\n"
+	"\n"
+	"Run:    build/examples/zombie [SECONDS]     (default 30, 0-3600)\n"
+	"        and meanwhile, as it suggests: ps -o pid,ppid,stat,comm --ppid PARENT\n"
+	"Watch:  \"state=Z\" for the child, read from /proc; ps shows Z and\n"
+	"        <defunct>. Press Enter (or wait SECONDS) and the parent reaps it:\n"
+	"        \"exited 7\", then \"state=gone\". Standard input at its end (< /dev/null)\n"
+	"        counts as Enter.\n";
 
 /*
  * Reads the start of /proc/PID/stat ("PID (NAME) STATE PPID ...") into LINE
@@ -84,9 +90,17 @@ static void wait_for_enter(long seconds)
 
 int main(int argc, char **argv)
 {
+	/* Before anything else: with --help, print the text above and do nothing more. */
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		if (fputs(help, stdout) == EOF || fflush(stdout) != 0) {
+			perror("zombie: write standard output");
+			return EX_IOERR;
+		}
+		return 0;
+	}
 	long seconds = 30;
 	if (argc > 2 || (argc == 2 && !parse_number(argv[1], 0, 3600, &seconds))) {
-		fprintf(stderr, "usage: zombie [SECONDS]   (0-3600)\n");
+		fprintf(stderr, "usage: zombie [SECONDS]   (0-3600; try 'zombie --help')\n");
 		return EX_USAGE;
 	}
 	/* Line-buffered even into a pipe, so that nothing sits in the buffer when we fork. */

@@ -697,6 +697,173 @@ static void test_iterative_vs_fork_usage(void **state)
 	free(expect_exit(start_lab("iterative_vs_fork", (const char *[]){"fork", "65536", NULL}, NULL), 64));
 }
 
+/* ---- every lab: --help, and usage errors ---- */
+
+/*
+ * Each lab, and the beginning of a line that it prints only once it is at
+ * work: after --help, no line may begin so. iterative_vs_fork has no such
+ * line to look for: it is a server, and exiting at once shows it never started.
+ */
+static const struct {
+	const char *name;
+	const char *working;
+} every_lab[] = {
+	{"fork_counter", "before fork:"},
+	{"exec_replace", "before exec:"},
+	{"wait_status", "parent:"},
+	{"zombie", "parent:"},
+	{"reaper", "parent:"},
+	{"sigint_lives", "sigint_lives: pid="},
+	{"sigaction_ignore", "sigaction_ignore: pid="},
+	{"alarm_timeout", "alarm_timeout: type a line"},
+	{"daemon", "daemon: started"},
+	{"iterative_vs_fork", NULL},
+};
+#define LAB_COUNT (sizeof every_lab / sizeof every_lab[0])
+
+/* "At once": far less than any lab run for real waits (sigaction_ignore's 5 s, zombie's 30 s). */
+#define HELP_MS 3000
+
+/* The first line of TEXT that begins with PREFIX, or NULL. */
+static const char *line_starting(const char *text, const char *prefix)
+{
+	size_t length = strlen(prefix);
+	for (const char *line = text;; line++) {
+		if (strncmp(line, prefix, length) == 0)
+			return line;
+		line = strchr(line, '\n');
+		if (line == NULL)
+			return NULL;
+	}
+}
+
+/* True if the line at LINE (up to its newline) contains NEEDLE. */
+static bool line_has(const char *line, const char *needle)
+{
+	const char *found = strstr(line, needle);
+	return found != NULL && found < line + strcspn(line, "\n");
+}
+
+/*
+ * Runs lab NAME with ARGS (starting with --help or -h) and checks that it only
+ * answered: its help on standard output, nothing on standard error, exit 0
+ * within HELP_MS although its standard input stays open, and no process left
+ * behind. Returns the help (free it).
+ */
+static char *expect_help(const char *name, const char *const *args)
+{
+	static const struct spawn_options piped = {
+		.stdin_pipe = true, .stdout_pipe = true, .nproc_limit = -1};
+	struct timespec start = harness_now();
+	struct process *lab = start_lab(name, args, &piped);
+	char *help = harness_pipe_through(lab, "", 0, true, NULL, HELP_MS);
+	if (help == NULL) {
+		harness_dump_log(lab, name);
+		fail_msg("%s %s: still running after %d ms", name, args[0], HELP_MS);
+	}
+	char *errors = expect_exit(lab, 0);
+	assert_true(harness_ms_since(start) < HELP_MS);
+	assert_string_equal(errors, "");
+	free(errors);
+
+	/* The first line names the lab; then what to run (this lab) and what to watch. */
+	size_t length = strlen(name);
+	if (strncmp(help, name, length) != 0 || help[length] != ' ')
+		fail_msg("%s %s: the help does not begin with the lab's name:\n%s", name, args[0], help);
+	char program[64];
+	snprintf(program, sizeof program, "build/examples/%s", name);
+	const char *run = line_starting(help, "Run:");
+	assert_non_null(run);
+	assert_true(line_has(run, program));
+	assert_non_null(line_starting(help, "Watch:"));
+
+	/* Nothing was started: no process orphaned to us, none still running. */
+	assert_int_equal(harness_reap_orphans(), 0);
+	assert_int_equal(harness_children(getpid(), NULL, 0, NULL), 0);
+	return help;
+}
+
+static void test_every_lab_answers_help(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < LAB_COUNT; i++) {
+		char *help = expect_help(every_lab[i].name, (const char *[]){"--help", NULL});
+		if (every_lab[i].working != NULL && line_starting(help, every_lab[i].working) != NULL)
+			fail_msg("%s --help went to work:\n%s", every_lab[i].name, help);
+		char *short_form = expect_help(every_lab[i].name, (const char *[]){"-h", NULL});
+		assert_string_equal(short_form, help);
+		free(short_form);
+		free(help);
+	}
+}
+
+/* With --help first, the arguments after it are not used: no exec, no pidfile, no daemon. */
+static void test_help_comes_before_the_arguments(void **state)
+{
+	(void)state;
+	char *help = expect_help("exec_replace", (const char *[]){"--help", "sleep", "30", NULL});
+	assert_null(line_starting(help, "before exec:"));
+	free(help);
+
+	make_daemon_paths();
+	free(expect_help("daemon", (const char *[]){"--help", pid_path, log_path, "20", NULL}));
+	assert_int_equal(access(pid_path, F_OK), -1);
+	assert_int_equal(access(log_path, F_OK), -1);
+}
+
+/* Help that cannot be written is an error, said on standard error (EX_IOERR), not a silent 0. */
+static void test_help_write_error(void **state)
+{
+	(void)state;
+	static const struct spawn_options full = {.nproc_limit = -1, .stdout_file = "/dev/full"};
+	char *log = expect_exit(start_lab("zombie", (const char *[]){"--help", NULL}, &full), 74);
+	assert_non_null(strstr(log, "zombie: write standard output: No space left on device\n"));
+	free(log);
+}
+
+/*
+ * A wrong argument: one line on standard error, "usage: NAME ...", that
+ * points to --help; nothing on standard output; status 64. (exec_replace
+ * has no wrong arguments: whatever it is given is the command to run.)
+ */
+static void test_usage_errors_point_to_help(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		const char *args[4];
+	} wrong[] = {
+		{"fork_counter", {"0"}},
+		{"fork_counter", {"--verbose"}},
+		{"wait_status", {"exit"}},
+		{"wait_status", {"signal", "CHLD"}},
+		{"zombie", {"-1"}},
+		{"reaper", {"65"}},
+		{"sigint_lives", {"now"}},
+		{"sigaction_ignore", {"0"}},
+		{"alarm_timeout", {"1s"}},
+		{"daemon", {"lab.pid", "/tmp/lab.log"}},
+		{"iterative_vs_fork", {"prefork"}},
+		{"iterative_vs_fork", {"fork", "80x"}},
+	};
+	static const struct spawn_options piped = {.stdout_pipe = true, .nproc_limit = -1};
+	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+		struct process *lab = start_lab(wrong[i].name, wrong[i].args, &piped);
+		char *output = harness_pipe_through(lab, "", 0, true, NULL, T);
+		assert_non_null(output);
+		assert_string_equal(output, "");
+		free(output);
+		char *errors = expect_exit(lab, 64);
+		char start[64];
+		snprintf(start, sizeof start, "usage: %s ", wrong[i].name);
+		if (strncmp(errors, start, strlen(start)) != 0 || strstr(errors, "--help") == NULL ||
+		    harness_count(errors, "\n") != 1 || errors[strlen(errors) - 1] != '\n')
+			fail_msg("%s %s: not a one-line usage error naming --help:\n%s", wrong[i].name,
+				 wrong[i].args[0], errors);
+		free(errors);
+	}
+}
+
 #define LAB_TEST(name) cmocka_unit_test_setup_teardown(name, harness_setup, harness_teardown)
 
 int main(void)
@@ -730,6 +897,11 @@ int main(void)
 		LAB_TEST(test_fork_server_children_end_with_it),
 		LAB_TEST(test_servers_echo_binary_data),
 		LAB_TEST(test_iterative_vs_fork_usage),
+		LAB_TEST(test_every_lab_answers_help),
+		cmocka_unit_test_setup_teardown(test_help_comes_before_the_arguments, harness_setup,
+						daemon_teardown),
+		LAB_TEST(test_help_write_error),
+		LAB_TEST(test_usage_errors_point_to_help),
 	};
 	return cmocka_run_group_tests_name("labs", tests, NULL, NULL);
 }
