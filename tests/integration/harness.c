@@ -151,10 +151,16 @@ static int binary_copy(const char *path)
 	return copy;
 }
 
+/* The forknet binary to test: $FORKNET_BIN, else build/forknet; fails the test if it is not there. */
 static const char *binary_path(void)
 {
 	const char *path = getenv("FORKNET_BIN");
-	return path != NULL ? path : "build/forknet";
+	if (path == NULL)
+		path = "build/forknet";
+	if (access(path, X_OK) != 0)
+		fail_msg("forknet binary %s: %s (build it with make, or set FORKNET_BIN to its path)",
+			 path, strerror(errno));
+	return path;
 }
 
 /*
@@ -250,6 +256,28 @@ static struct process *spawn(const char *path, const char *name, const char *con
 	struct process *process = &processes[process_count++];
 	*process = (struct process){.pid = pid, .log_fd = log_fd, .stdin_fd = in_pipe[1],
 				    .stdout_fd = out_pipe[0]};
+	return process;
+}
+
+struct process *harness_fork(int (*body)(void *arg), void *arg)
+{
+	assert_true(process_count < MAX_PROCESSES);
+	int log_fd = memfd_create("forknet-log", MFD_CLOEXEC);
+	assert_true(log_fd >= 0);
+	assert_int_equal(fcntl(log_fd, F_SETFL, O_APPEND), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setpgid(0, 0);
+		if (dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0)
+			_exit(126);
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		alarm(0);
+		_exit(body(arg));
+	}
+	setpgid(pid, pid);
+	struct process *process = &processes[process_count++];
+	*process = (struct process){.pid = pid, .log_fd = log_fd, .stdin_fd = -1, .stdout_fd = -1};
 	return process;
 }
 

@@ -57,6 +57,16 @@ int harness_teardown(void **state);
 struct process *harness_spawn(const char *const *args, const struct spawn_options *options);
 
 /*
+ * Runs BODY(ARG) in a child process, in a process group of its own, its
+ * standard output and error captured in its log; the child exits with what
+ * BODY returns. It is waited for and cleaned up like a started program. For
+ * load the test makes itself (a flood of datagrams), which must not slow the
+ * test process; BODY must not use cmocka's assertions (report by the exit
+ * status and the log instead).
+ */
+struct process *harness_fork(int (*body)(void *arg), void *arg);
+
+/*
  * Starts forknet echo-server with ARGS (add "-p", "0" yourself) and waits for
  * its "listening on" line; fails the test if it does not come. Sets ->port.
  */

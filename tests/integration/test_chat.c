@@ -13,11 +13,14 @@
  * anything the kernel might deliver out of that order.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1548,6 +1551,323 @@ static void test_client_processes_die_together(void **state)
 	expect_log(client, expected);
 }
 
+/* ---- what the client sends, seen by a server played by the test ---- */
+
+/* TEXT padded with blanks and a newline to PADDED bytes, into OUT (PADDED bytes). */
+static void padded_text(const char *text, char out[PADDED])
+{
+	size_t length = strlen(text);
+	assert_true(length < PADDED);
+	memcpy(out, text, length);
+	memset(out + length, ' ', PADDED - 1 - length);
+	out[PADDED - 1] = '\n';
+}
+
+/* The next datagram on FAKE that is not a ping, into `datagram`; its sender into *FROM. */
+static size_t fake_receive(int fake, struct sockaddr_storage *from, socklen_t *from_length)
+{
+	char ping[PADDED];
+	padded_text("/ping", ping);
+	for (;;) {
+		struct pollfd pfd = {.fd = fake, .events = POLLIN};
+		if (poll(&pfd, 1, T) != 1)
+			fail_msg("the fake server heard nothing within %d ms", T);
+		*from_length = sizeof *from;
+		ssize_t length = recvfrom(fake, datagram, sizeof datagram - 1, 0,
+					  (struct sockaddr *)from, from_length);
+		assert_true(length >= 0);
+		datagram[length] = '\0';
+		if ((size_t)length == PADDED && memcmp(datagram, ping, PADDED) == 0)
+			continue; /* a keepalive ping: not what is looked at here */
+		return (size_t)length;
+	}
+}
+
+/* The next datagram on FAKE must be exactly EXPECTED (LENGTH bytes), every byte. */
+static void fake_expect(int fake, const char *expected, size_t length,
+			struct sockaddr_storage *from, socklen_t *from_length, const char *what)
+{
+	size_t got = fake_receive(fake, from, from_length);
+	if (got != length || memcmp(datagram, expected, length) != 0) {
+		char shown[4 * DATAGRAM_ROOM / 64];
+		size_t at = 0;
+		for (size_t i = 0; i < got && at + 5 < sizeof shown; i++)
+			at += (size_t)snprintf(shown + at, sizeof shown - at,
+					       datagram[i] >= 0x20 && datagram[i] < 0x7f ? "%c" : "\\x%02x",
+					       (unsigned char)datagram[i]);
+		fail_msg("%s: expected %zu bytes, got %zu: \"%s\"", what, length, got, shown);
+	}
+}
+
+static void fake_send(int fake, const struct sockaddr_storage *to, socklen_t to_length,
+		      const char *text)
+{
+	assert_int_equal(sendto(fake, text, strlen(text), 0, (const struct sockaddr *)to, to_length),
+			 (ssize_t)strlen(text));
+}
+
+/*
+ * 1a. The exact bytes a forknet chat client sends, to a server played by the
+ * test, for names of every length up to the longest: its padded /join, its
+ * padded answer to the challenge, and "/nick NAME\n" and not one byte more,
+ * on the first join and again after the server has forgotten it.
+ */
+static void test_client_sends_exact_bytes(void **state)
+{
+	(void)state;
+	int fake = harness_udp_socket("127.0.0.1", 0);
+	uint16_t port = harness_local_port(fake);
+	char join[PADDED], answer[PADDED], nick[64];
+	padded_text("/join", join);
+	for (size_t length = 1; length <= 24; length++) {
+		char name[25];
+		for (size_t i = 0; i < length; i++)
+			name[i] = (char)('a' + i);
+		name[length] = '\0';
+		struct process *client = start_client(port, name, NULL);
+		struct sockaddr_storage from;
+		socklen_t from_length;
+		char line[128];
+
+		fake_expect(fake, join, PADDED, &from, &from_length, "the first /join");
+		fake_send(fake, &from, from_length, "send \"/join 0123456789abcdef\" to join\n");
+		padded_text("/join 0123456789abcdef", answer);
+		fake_expect(fake, answer, PADDED, &from, &from_length, "the answer to the challenge");
+		fake_send(fake, &from, from_length,
+			  "* welcome, you are someone (1 member; idle timeout 300 s)\n");
+		int nick_length = snprintf(nick, sizeof nick, "/nick %s\n", name);
+		fake_expect(fake, nick, (size_t)nick_length, &from, &from_length, "the first /nick");
+
+		/* The server forgot it: a new challenge; the client joins again and takes its name again. */
+		fake_send(fake, &from, from_length, "send \"/join fedcba9876543210\" to join\n");
+		padded_text("/join fedcba9876543210", answer);
+		fake_expect(fake, answer, PADDED, &from, &from_length, "the answer after a rejoin");
+		fake_send(fake, &from, from_length,
+			  "* welcome, you are someone (1 member; idle timeout 300 s)\n");
+		fake_expect(fake, nick, (size_t)nick_length, &from, &from_length, "the /nick after a rejoin");
+
+		/* End of input: /quit, answered with bye. */
+		close(client->stdin_fd);
+		client->stdin_fd = -1;
+		fake_expect(fake, "/quit\n", 6, &from, &from_length, "the goodbye");
+		fake_send(fake, &from, from_length, "* bye\n");
+		expect_exit(client, 0);
+		snprintf(line, sizeof line,
+			 "forknet: joined 127.0.0.1:%u again (the server had forgotten this client); "
+			 "a line sent meanwhile may be lost\n",
+			 port);
+		expect_log(client, line);
+	}
+}
+
+/* ---- a flood of junk while a client joins ---- */
+
+#define FLOOD_SOCKETS 1000
+#define FLOOD_MS 8000
+
+struct flood {
+	uint16_t port;
+};
+
+/*
+ * The flood, in a process of its own (harness_fork): FLOOD_SOCKETS sockets on
+ * 127.0.0.1, each sending one kind of junk of one size as fast as they can
+ * for FLOOD_MS (a padded /join for every seventh, random bytes of 1 to 300
+ * bytes for the others). It reads every reply and checks that none is longer
+ * than what its socket sends, and that no socket gets more than one a second.
+ * Prints its figures; exits 0 if everything held, 1 (with the reason) if not.
+ */
+static int flood(void *arg)
+{
+	const struct flood *f = arg;
+	static int fds[FLOOD_SOCKETS];
+	static size_t sizes[FLOOD_SOCKETS];
+	static int replies[FLOOD_SOCKETS];
+	static char junk[FLOOD_SOCKETS][300];
+	char reply[DATAGRAM_ROOM];
+	struct sockaddr_in server = {.sin_family = AF_INET, .sin_port = htons(f->port),
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (epoll_fd < 0) {
+		printf("flood: epoll_create1: %s\n", strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < FLOOD_SOCKETS; i++) {
+		fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&server, sizeof server) != 0) {
+			printf("flood: socket %d: %s\n", i, strerror(errno));
+			return 1;
+		}
+		struct epoll_event event = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fds[i], &event) != 0) {
+			printf("flood: epoll_ctl: %s\n", strerror(errno));
+			return 1;
+		}
+		if (i % 7 == 0) {
+			sizes[i] = PADDED;
+			padded_text("/join", junk[i]);
+		} else {
+			sizes[i] = 1 + (size_t)(i * 37) % 300;
+			harness_random_bytes(junk[i], sizes[i], (uint32_t)i);
+		}
+	}
+	printf("flood: started\n");
+	struct timespec start = harness_now();
+	unsigned long sent = 0, received = 0;
+	bool said_full_speed = false;
+	for (long elapsed = 0; elapsed < FLOOD_MS + 300; elapsed = harness_ms_since(start)) {
+		if (elapsed < FLOOD_MS) {
+			for (int i = 0; i < FLOOD_SOCKETS; i++)
+				if (send(fds[i], junk[i], sizes[i], MSG_DONTWAIT) >= 0)
+					sent++;
+			if (!said_full_speed && elapsed >= 500) {
+				printf("flood: full speed, %lu datagrams in %ld ms\n", sent, elapsed);
+				said_full_speed = true;
+			}
+		}
+		struct epoll_event events[64];
+		int ready = epoll_wait(epoll_fd, events, 64, elapsed < FLOOD_MS ? 0 : 50);
+		for (int e = 0; e < ready; e++) {
+			int i = (int)events[e].data.u32;
+			ssize_t length;
+			while ((length = recv(fds[i], reply, sizeof reply, MSG_DONTWAIT)) >= 0) {
+				received++;
+				replies[i]++;
+				if ((size_t)length > sizes[i]) {
+					printf("flood: socket %d sent %zu bytes and got a reply of %zd\n", i,
+					       sizes[i], length);
+					return 1;
+				}
+			}
+		}
+	}
+	long took = harness_ms_since(start);
+	int most = 0;
+	for (int i = 0; i < FLOOD_SOCKETS; i++)
+		if (replies[i] > most)
+			most = replies[i];
+	printf("flood: %lu datagrams in %ld ms (%.0f a second) from %d sockets; %lu replies, at "
+	       "most %d to one socket\n",
+	       sent, took, (double)sent * 1000.0 / (double)took, FLOOD_SOCKETS, received, most);
+	/* The per-address limit: one reply a second at most. */
+	if (most > 1 + took / 1000) {
+		printf("flood: a socket got %d replies in %ld ms\n", most, took);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * 13c. A flood of junk from 1000 ports of the client's own host: a forknet
+ * chat client still joins and talks while it lasts; no flooding socket gets
+ * more than one reply a second, nor a reply longer than what it sends; the
+ * members are not disturbed.
+ */
+static void test_join_under_a_flood(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", NULL);
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 1);
+	struct flood f = {.port = server->port};
+	struct process *flooder = harness_fork(flood, &f);
+	if (!harness_wait_log(flooder, "flood: full speed", 1, T)) {
+		harness_dump_log(flooder, "flood");
+		fail_msg("the flood did not start");
+	}
+
+	struct timespec start = harness_now();
+	struct process *client = start_client(server->port, "survivor", NULL);
+	struct output out = {.length = 0};
+	output_wait(client, &out, "* you are now survivor\n");
+	long joined_ms = harness_ms_since(start);
+	expect_containing(&m, " joined\n");
+	expect_containing(&m, " is now survivor\n");
+	assert_int_equal(write(client->stdin_fd, "hello through the flood\n", 24), 24);
+	expect_text(&m, "survivor>> hello through the flood\n");
+	/* All that happened while the flood went on. */
+	if (harness_wait_exit(flooder, 0)) {
+		harness_dump_log(flooder, "flood");
+		fail_msg("the flood ended before the client had joined and talked (%ld ms)", joined_ms);
+	}
+	client_finish(client, &out, "END\n", false);
+	expect_exit(client, 0);
+	expect_text(&m, "* survivor left\n");
+
+	if (!harness_wait_exit(flooder, FLOOD_MS + T) || !WIFEXITED(flooder->status) ||
+	    WEXITSTATUS(flooder->status) != 0) {
+		harness_dump_log(flooder, "flood");
+		fail_msg("the flood found a reply it should not have had");
+	}
+	harness_dump_log(flooder, "flood"); /* its figures, for the record */
+	printf("joined %ld ms after the client started\n", joined_ms);
+	expect_nothing_more(&m, 1);
+	expect_running(server);
+}
+
+/* ---- a client that notices a gone server ---- */
+
+/*
+ * 3a. The server is killed (SIGKILL) while the client sits idle: the client
+ * says so within seconds, whatever the server's idle timeout, exits 69 and
+ * leaves no process; at the default timeout and at a day.
+ */
+static void test_client_notices_killed_server(void **state)
+{
+	(void)state;
+	static const char *const timeouts[] = {NULL, "86400"};
+	for (size_t t = 0; t < 2; t++) {
+		const char *args[] = {"--idle-timeout", timeouts[t], NULL};
+		struct process *server = start_chat_server("127.0.0.1", timeouts[t] != NULL ? args : NULL);
+		struct process *client = start_client(server->port, NULL, NULL);
+		struct output out = {.length = 0};
+		output_wait(client, &out, "* welcome");
+		assert_true(harness_wait_children(client->pid, 1, T));
+		assert_int_equal(kill(server->pid, SIGKILL), 0);
+		assert_true(harness_wait_exit(server, T));
+		struct timespec killed = harness_now();
+		/* Input stays open and silent: only the client's own pings can find out. */
+		expect_exit(client, 69);
+		long took = harness_ms_since(killed);
+		printf("idle timeout %s: the client noticed in %ld ms\n",
+		       timeouts[t] != NULL ? timeouts[t] : "300", took);
+		assert_true(took < 10000);
+		char expected[128];
+		snprintf(expected, sizeof expected,
+			 "forknet: connection to 127.0.0.1:%u: the server is gone\n", server->port);
+		expect_log(client, expected);
+	}
+}
+
+/*
+ * 3b. A server that stops answering without a refusal (stopped, or cut off
+ * on the way): after three unanswered pings the client says so, once, and
+ * exits 69 with no process left.
+ */
+static void test_client_notices_silent_server(void **state)
+{
+	(void)state;
+	struct process *server =
+		start_chat_server("127.0.0.1", (const char *[]){"--idle-timeout", "86400", NULL});
+	struct process *client = start_client(server->port, NULL, NULL);
+	struct output out = {.length = 0};
+	output_wait(client, &out, "* welcome");
+	assert_true(harness_wait_children(client->pid, 1, T));
+	assert_int_equal(kill(server->pid, SIGSTOP), 0);
+	struct timespec stopped = harness_now();
+	expect_exit(client, 69);
+	long took = harness_ms_since(stopped);
+	printf("a stopped server was noticed in %ld ms\n", took);
+	assert_true(took < 10000);
+	char *log = harness_log(client);
+	if (harness_count(log, "the server is not answering (no answer to 3 pings in") != 1 ||
+	    harness_count(log, "\n") != 1)
+		fail_msg("client log: \"%s\"", log);
+	free(log);
+	assert_int_equal(kill(server->pid, SIGCONT), 0);
+	expect_running(server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1584,6 +1904,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_rejoins_after_restart, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_client_ctrl_c, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_client_processes_die_together, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_sends_exact_bytes, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_join_under_a_flood, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_notices_killed_server, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_notices_silent_server, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("chat", tests, NULL, NULL);
 }
