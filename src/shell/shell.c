@@ -1,9 +1,13 @@
 /*
  * shell: the `forknet shell` command, the course's myshell made correct.
  *
+ * Lines come from standard input, from a FILE, or from the string given
+ * with -c, through the one line reader (read_line): a file is read as
+ * standard input is, and the -c string is input that has already ended.
  * Each line is split into words (words.h). `cd`, `exit [N]` and `quit` are
  * builtins; anything else is looked up on PATH and run by fork + execvp, and
- * the shell waits for it, or, with a trailing &, does not.
+ * the shell waits for it, or, with a trailing &, does not. Commands inherit
+ * the shell's standard input, also when the lines come from elsewhere.
  *
  * Processes: a child per command. Background jobs are kept in a small table,
  * reaped as soon as they end (SIGCHLD, as an event on the signal descriptor:
@@ -19,11 +23,13 @@
  * waits for first).
  *
  * There are no pipes, redirections or variables but $?: it is a lab shell.
- * Its own messages (prompt, status reports, errors) go to standard error;
- * standard output is the commands' alone.
+ * Its own messages (prompt, status reports, errors) go to standard error,
+ * one line each, with control bytes escaped; standard output is the
+ * commands' alone.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,13 +45,26 @@
 #include "../lib/clock.h"
 #include "../lib/io.h"
 #include "../lib/number.h"
+#include "../lib/options.h"
 #include "../lib/process.h"
 #include "../lib/sig.h"
+#include "../lib/text.h"
 #include "words.h"
 
 #define PROMPT "> "
-/* A longer line is refused, and skipped to its end: a bound chosen so memory stays bounded. */
+#define USAGE "usage: forknet shell [-c COMMAND | FILE]"
+/*
+ * The longest line run, its newline not counted; a longer one is refused and
+ * skipped to its end. The input buffer never grows past the line and its
+ * newline, so memory stays bounded whatever comes in.
+ */
 #define LINE_MAX_BYTES (1024 * 1024)
+#define INPUT_MAX_BYTES (LINE_MAX_BYTES + 1)
+/* The input buffer's first size; it doubles (up to INPUT_MAX_BYTES) when a read would get less. */
+#define INPUT_FIRST_BYTES 65536
+#define READ_MIN_BYTES 4096
+/* The longest message the shell writes (longer ones are cut), before escaping. */
+#define MESSAGE_MAX_BYTES 1024
 #define JOBS_MAX 64
 /* At exit, how long background jobs get after SIGHUP before SIGKILL. */
 #define HANGUP_GRACE_MS 2000
@@ -59,7 +78,8 @@ struct job {
 };
 
 struct shell {
-	bool interactive;    /* standard input is a terminal: prompt, and Ctrl-C is normal */
+	bool interactive;    /* lines come from standard input, a terminal: prompt, and Ctrl-C is normal */
+	bool script;         /* lines come from -c or FILE: the end of them ends with the last status */
 	int signal_fd;
 	int last_status;     /* $? */
 	pid_t foreground;    /* the command being waited for, or 0 */
@@ -69,32 +89,40 @@ struct shell {
 	int stop_signal;     /* SIGTERM or SIGHUP came: end the shell */
 	struct job jobs[JOBS_MAX];
 
-	char *input;         /* bytes read, not yet used */
-	size_t input_length, input_size;
+	int input_fd;        /* where lines are read from; -1 for -c, whose input has ended already */
+	const char *input_name; /* "standard input" or FILE, for messages */
+	char *input;         /* input_size bytes; those not used yet start at input_start */
+	size_t input_start, input_length, input_size;
 	bool input_ended;
 	bool skipping;       /* in the rest of an over-long line */
-	char *line;          /* the line handed out, NUL-terminated */
-	size_t line_size;
 };
 
-/* A message from the shell itself, on standard error. */
+/*
+ * A message from the shell itself, on standard error: one line. Messages
+ * quote what the user gave (a command name, a directory, a file name), which
+ * may hold control bytes; the whole line is escaped (the shell's own wording
+ * has none), so that no message can drive the terminal or span two lines.
+ */
 static void say(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 static void say(const char *format, ...)
 {
-	char line[1024];
+	char line[MESSAGE_MAX_BYTES];
+	/* Escaping writes at most 4 bytes per byte, and a NUL, whose place the newline takes. */
+	char shown[TEXT_ESCAPE_SIZE(sizeof line)];
 	va_list args;
 
 	va_start(args, format);
-	int length = vsnprintf(line, sizeof line - 1, format, args);
+	int length = vsnprintf(line, sizeof line, format, args);
 	va_end(args);
 	if (length < 0)
 		return;
-	if ((size_t)length > sizeof line - 2)
-		length = (int)sizeof line - 2;
-	line[length++] = '\n';
+	/* vsnprintf returns the length it would have written: a longer message was cut. */
+	size_t used = (size_t)length < sizeof line ? (size_t)length : sizeof line - 1;
+	size_t shown_length = text_escape_line(line, used, shown);
+	shown[shown_length++] = '\n';
 	/* Standard error gone: there is no one left to tell. */
-	(void)io_write_all(STDERR_FILENO, line, (size_t)length, -1);
+	(void)io_write_all(STDERR_FILENO, shown, shown_length, -1);
 }
 
 /* "exit 3", "killed by SIGSEGV (core dumped)": how a command ended. */
@@ -180,34 +208,41 @@ enum line_result {
 	LINE_FAILED,      /* reading failed (reported) */
 };
 
-/* Drops the first COUNT bytes of the input. */
+/* Drops the first COUNT unread bytes of the input. */
 static void consume(struct shell *sh, size_t count)
 {
-	memmove(sh->input, sh->input + count, sh->input_length - count);
+	sh->input_start += count;
 	sh->input_length -= count;
+	if (sh->input_length == 0)
+		sh->input_start = 0;
 }
 
-/* Copies the first LENGTH bytes of the input to the line buffer; false if out of memory. */
-static bool take_line(struct shell *sh, size_t length)
+/* The first newline among the first LIMIT unread bytes of the input, or NULL. */
+static char *find_newline(const struct shell *sh, size_t limit)
 {
-	if (sh->line_size < length + 1) {
-		char *bigger = realloc(sh->line, length + 1);
-		if (bigger == NULL)
-			return false;
-		sh->line = bigger;
-		sh->line_size = length + 1;
-	}
-	memcpy(sh->line, sh->input, length);
-	sh->line[length] = '\0';
-	return true;
+	size_t length = sh->input_length < limit ? sh->input_length : limit;
+
+	/* No memchr on the buffer before it exists: even with length 0, NULL is not allowed. */
+	return length > 0 ? memchr(sh->input + sh->input_start, '\n', length) : NULL;
 }
 
-/* Makes room in the input buffer for another read. Returns false if out of memory. */
+/*
+ * Makes room at the end of the input for another read: what is not used yet
+ * moves to the front, and the buffer grows up to INPUT_MAX_BYTES. Returns
+ * false if out of memory. There is always room: read_line reads only while
+ * it holds at most LINE_MAX_BYTES, one byte less than the buffer's most.
+ */
 static bool make_room(struct shell *sh)
 {
-	if (sh->input_size - sh->input_length >= 4096)
+	if (sh->input_start > 0) {
+		memmove(sh->input, sh->input + sh->input_start, sh->input_length);
+		sh->input_start = 0;
+	}
+	if (sh->input_size - sh->input_length >= READ_MIN_BYTES || sh->input_size == INPUT_MAX_BYTES)
 		return true;
-	size_t size = sh->input_size == 0 ? 65536 : sh->input_size * 2;
+	size_t size = sh->input_size == 0 ? INPUT_FIRST_BYTES : 2 * sh->input_size;
+	if (size > INPUT_MAX_BYTES)
+		size = INPUT_MAX_BYTES;
 	char *bigger = realloc(sh->input, size);
 	if (bigger == NULL)
 		return false;
@@ -217,41 +252,47 @@ static bool make_room(struct shell *sh)
 }
 
 /*
- * Reads the next line, without its newline, into sh->line (*LENGTH bytes;
- * it may hold NUL bytes, which words_split refuses). Signals are handled
- * while waiting for input. Memory stays bounded: a line longer than
- * LINE_MAX_BYTES is skipped to its end and reported as LINE_TOO_LONG.
+ * Reads the next line, without its newline: *LINE points to its *LENGTH
+ * bytes in the input buffer, valid until the next call (it may hold NUL
+ * bytes, which words_split refuses). Signals are handled while waiting for
+ * input. A line of more than LINE_MAX_BYTES is skipped to its end and
+ * reported as LINE_TOO_LONG; reading never makes the buffer hold more than
+ * such a line and its newline.
  */
-static enum line_result read_line(struct shell *sh, size_t *length)
+static enum line_result read_line(struct shell *sh, const char **line, size_t *length)
 {
 	for (;;) {
-		/* No memchr on the buffer before it exists: even with length 0, NULL is not allowed. */
-		char *newline = sh->input_length > 0 ? memchr(sh->input, '\n', sh->input_length) : NULL;
 		if (sh->skipping) {
+			char *newline = find_newline(sh, sh->input_length);
 			if (newline != NULL || sh->input_ended) {
-				consume(sh, newline != NULL ? (size_t)(newline - sh->input) + 1
-							    : sh->input_length);
+				consume(sh, newline != NULL
+						    ? (size_t)(newline - (sh->input + sh->input_start)) + 1
+						    : sh->input_length);
 				sh->skipping = false;
 				return LINE_TOO_LONG;
 			}
-			sh->input_length = 0; /* still inside it: keep dropping */
-		} else if (newline != NULL || (sh->input_ended && sh->input_length > 0)) {
-			size_t end = newline != NULL ? (size_t)(newline - sh->input) : sh->input_length;
-			if (!take_line(sh, end)) {
-				say("forknet shell: out of memory");
-				return LINE_FAILED;
+			consume(sh, sh->input_length); /* still inside it: keep dropping */
+		} else {
+			/* A line of LINE_MAX_BYTES has its newline at LINE_MAX_BYTES, at the latest. */
+			char *newline = find_newline(sh, LINE_MAX_BYTES + 1);
+			if (newline != NULL ||
+			    (sh->input_ended && sh->input_length > 0 && sh->input_length <= LINE_MAX_BYTES)) {
+				*line = sh->input + sh->input_start;
+				*length = newline != NULL ? (size_t)(newline - *line) : sh->input_length;
+				consume(sh, newline != NULL ? *length + 1 : *length);
+				return LINE_READ;
 			}
-			consume(sh, newline != NULL ? end + 1 : end);
-			*length = end;
-			return LINE_READ;
-		} else if (sh->input_length >= LINE_MAX_BYTES) {
-			sh->input_length = 0;
-			sh->skipping = true;
+			if (sh->input_length > LINE_MAX_BYTES) {
+				/* More than LINE_MAX_BYTES and no newline among them: too long. */
+				consume(sh, LINE_MAX_BYTES + 1);
+				sh->skipping = true;
+				continue;
+			}
 		}
 		if (sh->input_ended)
 			return LINE_END;
 
-		struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+		struct pollfd fds[2] = {{.fd = sh->input_fd, .events = POLLIN},
 					{.fd = sh->signal_fd, .events = POLLIN}};
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -264,7 +305,9 @@ static enum line_result read_line(struct shell *sh, size_t *length)
 			if (sh->stop_signal != 0)
 				return LINE_STOPPED;
 			if (sh->interrupted != 0) {
-				sh->input_length = 0; /* the half-typed line goes, as the terminal's does */
+				/* The half-typed line goes, as the terminal's does, even an over-long one. */
+				consume(sh, sh->input_length);
+				sh->skipping = false;
 				return LINE_INTERRUPTED;
 			}
 		}
@@ -274,12 +317,12 @@ static enum line_result read_line(struct shell *sh, size_t *length)
 			say("forknet shell: out of memory");
 			return LINE_FAILED;
 		}
-		ssize_t count = read(STDIN_FILENO, sh->input + sh->input_length,
+		ssize_t count = read(sh->input_fd, sh->input + sh->input_length,
 				     sh->input_size - sh->input_length);
 		if (count < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			say("forknet shell: read standard input: %s", strerror(errno));
+			say("forknet shell: read %s: %s", sh->input_name, strerror(errno));
 			return LINE_FAILED;
 		}
 		if (count == 0)
@@ -524,64 +567,127 @@ static void end_jobs(struct shell *sh)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: forknet shell\n"
+		"Usage: forknet shell [-c COMMAND | FILE]\n"
 		"A small shell: each line is a command and its arguments, found on PATH\n"
 		"and run by fork and exec. Words are split on blanks; 'single' and\n"
 		"\"double\" quotes group them; $? is the last status; a final & runs the\n"
-		"command in the background. Builtins: cd [DIR], exit [N], quit. The\n"
-		"prompt '> ' appears when standard input is a terminal.\n");
+		"command in the background. Builtins: cd [DIR], exit [N], quit.\n"
+		"The lines come from standard input, or from COMMAND (several lines are\n"
+		"separated by newlines), or from FILE. COMMAND and FILE are scripts: no\n"
+		"prompt, Ctrl-C stops them, and the shell exits with the last command's\n"
+		"status. Commands read the shell's standard input. The prompt '> '\n"
+		"appears when the lines come from a terminal.\n"
+		"  -c COMMAND   run the lines of COMMAND\n"
+		"  -h, --help   show this help\n");
 }
 
-int shell_main(int argc, char **argv)
+/* A usage error: PROBLEM, and what the shell takes. Returns EX_USAGE. */
+static int usage_error(const char *problem)
 {
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return EX_OK;
-	}
-	if (argc > 1) {
-		char message[256];
-		snprintf(message, sizeof message, "'%s': unexpected argument", argv[1]);
-		return cli_usage_error("shell", message);
-	}
+	char message[512];
 
-	static struct shell sh;
-	static const int caught[] = {SIGCHLD, SIGINT, SIGQUIT, SIGTERM, SIGHUP};
-	sh.interactive = isatty(STDIN_FILENO) == 1;
-	sh.signal_fd = sig_catch(caught, (int)(sizeof caught / sizeof caught[0]));
-	if (sh.signal_fd < 0) {
-		cli_error("shell: catching signals: %s", strerror(errno));
-		return EX_OSERR;
-	}
+	snprintf(message, sizeof message, "%s; " USAGE, problem);
+	return cli_usage_error("shell", message);
+}
 
-	int status = 0; /* the end of input ends the shell with 0 */
+/*
+ * Where the lines come from, per the arguments: *COMMAND (-c), *FILE, or
+ * neither, for standard input. Returns -1 to go on, or the status to exit
+ * with (after --help, or a usage error).
+ */
+static int parse_arguments(int argc, char **argv, const char **command, const char **file)
+{
+	static const struct option options[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char problem[256];
+
+	*command = NULL;
+	*file = NULL;
+	optind = 0;
+	opterr = 0;
+	/* "+": options end at the first word that is not one (FILE), as in sh. */
+	for (int value; (value = getopt_long(argc, argv, "+:c:h", options, NULL)) != -1;) {
+		switch (value) {
+		case 'c':
+			if (*command != NULL)
+				return usage_error("-c: given twice");
+			*command = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		default:
+			options_problem(value, argv, options, problem, sizeof problem);
+			return usage_error(problem);
+		}
+	}
+	if (*command == NULL && optind < argc)
+		*file = argv[optind++];
+	if (optind < argc) {
+		snprintf(problem, sizeof problem, "'%s': unexpected argument after %s", argv[optind],
+			 *command != NULL ? "-c COMMAND" : "FILE");
+		return usage_error(problem);
+	}
+	return -1;
+}
+
+/*
+ * Takes TEXT (-c) as the whole input, which has thus already ended: the
+ * same reader then splits it into lines. The kernel bounds an argument
+ * (MAX_ARG_STRLEN, 128 KiB), so the copy is small. False if out of memory.
+ */
+static bool input_from_string(struct shell *sh, const char *text)
+{
+	size_t length = strlen(text);
+
+	sh->input = malloc(length + 1); /* + 1: never malloc(0), which may give NULL */
+	if (sh->input == NULL)
+		return false;
+	memcpy(sh->input, text, length);
+	sh->input_size = length + 1;
+	sh->input_length = length;
+	sh->input_ended = true;
+	sh->input_fd = -1;
+	sh->input_name = "-c COMMAND";
+	return true;
+}
+
+/* Reads and runs lines until the end of the input, exit, or a stop. Returns the exit status. */
+static int run_lines(struct shell *sh)
+{
+	int status = 0;
+
 	for (bool end = false; !end;) {
-		report_jobs(&sh);
-		if (sh.interactive)
+		report_jobs(sh);
+		if (sh->interactive)
 			(void)io_write_all(STDERR_FILENO, PROMPT, sizeof PROMPT - 1, -1);
+		const char *line;
 		size_t length;
-		switch (read_line(&sh, &length)) {
+		switch (read_line(sh, &line, &length)) {
 		case LINE_READ:
-			end = run_line(&sh, sh.line, length, &status);
-			if (sh.stop_signal != 0) {
-				status = 128 + sh.stop_signal;
+			end = run_line(sh, line, length, &status);
+			if (sh->stop_signal != 0) {
+				status = 128 + sh->stop_signal;
 				end = true;
 			}
 			break;
 		case LINE_INTERRUPTED:
-			if (sh.interactive) {
+			if (sh->interactive) {
 				(void)io_write_all(STDERR_FILENO, "\n", 1, -1);
 			} else {
-				status = 128 + sh.interrupted; /* a script is stopped by Ctrl-C or Ctrl-\ */
+				status = 128 + sh->interrupted; /* a script is stopped by Ctrl-C or Ctrl-\ */
 				end = true;
 			}
-			sh.interrupted = 0;
+			sh->interrupted = 0;
 			break;
 		case LINE_TOO_LONG:
-			say("forknet shell: line longer than %d bytes; ignored", LINE_MAX_BYTES);
-			sh.last_status = STATUS_SYNTAX;
+			say("forknet shell: line longer than %d bytes (1 MiB); ignored", LINE_MAX_BYTES);
+			sh->last_status = STATUS_SYNTAX;
 			break;
 		case LINE_STOPPED:
-			status = 128 + sh.stop_signal;
+			status = 128 + sh->stop_signal;
 			end = true;
 			break;
 		case LINE_FAILED:
@@ -589,13 +695,60 @@ int shell_main(int argc, char **argv)
 			end = true;
 			break;
 		case LINE_END:
+			/* A script ends as sh's does; standard input ends with 0 (see forknet(1)). */
+			status = sh->script ? sh->last_status : 0;
 			end = true;
 			break;
 		}
 	}
-	end_jobs(&sh);
-	(void)sig_reset(); /* leaving: nothing to restore for */
+	return status;
+}
+
+int shell_main(int argc, char **argv)
+{
+	const char *command, *file;
+	int done = parse_arguments(argc, argv, &command, &file);
+	if (done >= 0)
+		return done;
+
+	static struct shell sh;
+	sh.input_fd = STDIN_FILENO;
+	sh.input_name = "standard input";
+	if (file != NULL) {
+		/*
+		 * Close-on-exec: no command may inherit it. Opened before signals
+		 * are caught, so that Ctrl-C still ends a wait for a FIFO's writer.
+		 */
+		sh.input_fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (sh.input_fd < 0) {
+			say("forknet shell: %s: %s", file, strerror(errno));
+			return EX_NOINPUT;
+		}
+		sh.input_name = file;
+		sh.script = true;
+	} else if (command != NULL) {
+		if (!input_from_string(&sh, command)) {
+			say("forknet shell: out of memory");
+			return EX_OSERR;
+		}
+		sh.script = true;
+	}
+	sh.interactive = !sh.script && isatty(STDIN_FILENO) == 1;
+
+	int status;
+	static const int caught[] = {SIGCHLD, SIGINT, SIGQUIT, SIGTERM, SIGHUP};
+	sh.signal_fd = sig_catch(caught, (int)(sizeof caught / sizeof caught[0]));
+	if (sh.signal_fd < 0) {
+		cli_error("shell: catching signals: %s", strerror(errno));
+		status = EX_OSERR;
+	} else {
+		status = run_lines(&sh);
+		end_jobs(&sh);
+		(void)sig_reset(); /* leaving: nothing to restore for */
+	}
+	/* Only read from: closing it has nothing left to lose, so its result does not matter. */
+	if (file != NULL)
+		(void)close(sh.input_fd);
 	free(sh.input);
-	free(sh.line);
 	return status;
 }

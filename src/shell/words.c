@@ -98,8 +98,9 @@ static enum words_result pass(struct splitter *s)
 					if (is_status_at(s, i)) {
 						put_status(s);
 						i++;
-					} else if (d == '\\' && i + 1 < s->length &&
+					} else if (d == '\\' && i + 1 < s->length && s->line[i + 1] != '\0' &&
 						   strchr("\"\\$", s->line[i + 1]) != NULL) {
+						/* (strchr finds a NUL too, as the string's end: hence the test before.) */
 						put(s, s->line[++i]);
 					} else {
 						put(s, d);

@@ -5,7 +5,8 @@
  * Invariants: it never reads or writes out of bounds (the sanitizers see to
  * that); on WORDS_OK the words are NUL-free strings, argv ends with NULL, and
  * together they are never longer than the line with $? expanded; splitting
- * the same line twice gives the same words.
+ * the same line twice gives the same words; a line that holds a NUL byte
+ * never splits (no word may hide one, as a program would see it cut there).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	enum words_result result = words_split(line, size, status, &first);
 	CHECK(words_split(line, size, status, &second) == result);
+	if (size > 0 && memchr(line, '\0', size) != NULL)
+		CHECK(result != WORDS_OK && result != WORDS_EMPTY);
 	if (result != WORDS_OK)
 		return 0;
 	CHECK(first.count > 0 && first.count == second.count);

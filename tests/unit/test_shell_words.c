@@ -92,6 +92,9 @@ static void test_problems(void **state)
 	expect_result("echo 'a\0b'", 10, WORDS_NUL);
 	expect_result("echo \"a\0b\"", 10, WORDS_NUL);
 	expect_result("echo \\\0", 7, WORDS_NUL);
+	/* A NUL after a backslash in double quotes: refused, not taken as an escaped character. */
+	static const char escaped_nul[] = "echo \"a\\\0b\" x";
+	expect_result(escaped_nul, sizeof escaped_nul - 1, WORDS_NUL);
 	assert_string_equal(words_problem(WORDS_UNBALANCED), "unbalanced quote");
 }
 
