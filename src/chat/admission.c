@@ -239,6 +239,29 @@ enum admission_verdict admission_proven(struct admission *admission, size_t requ
 	return verdict(admission, ADMISSION_REPLY);
 }
 
+enum admission_action admission_answer(struct admission *admission, const struct address *address,
+				       const char *data, size_t length, struct timespec now,
+				       char challenge[CHAT_CHALLENGE_LENGTH + 1],
+				       enum admission_verdict *result)
+{
+	struct chat_request request;
+	char token[CHAT_TOKEN_LENGTH + 1];
+
+	chat_parse(data, length, &request);
+	if (request.kind == CHAT_JOIN &&
+	    admission_check(admission, address, now, request.argument, request.length)) {
+		*result = ADMISSION_REPLY;
+		return ADMISSION_JOINS;
+	}
+	*result = admission_stranger(admission, address, length, CHAT_CHALLENGE_LENGTH, now);
+	if (*result != ADMISSION_REPLY)
+		return ADMISSION_DROP;
+	admission_token(admission, address, now, token);
+	if (chat_challenge(token, challenge, CHAT_CHALLENGE_LENGTH + 1) != CHAT_CHALLENGE_LENGTH)
+		return ADMISSION_DROP; /* cannot happen: the length is fixed by the format */
+	return ADMISSION_CHALLENGE;
+}
+
 const char *admission_verdict_text(enum admission_verdict v)
 {
 	static const char *const texts[ADMISSION_VERDICTS] = {

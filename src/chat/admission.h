@@ -62,12 +62,19 @@
 #define ADMISSION_PERIOD_SECONDS 30
 #define ADMISSION_ADDRESS_INTERVAL_MS 1000
 #define ADMISSION_ADDRESS_PENALTY_MS 2000
+/* (A test may set these three smaller, to reach the limits with few addresses.) */
+#ifndef ADMISSION_PREFIX_RATE
 #define ADMISSION_PREFIX_RATE 1024 /* replies a second to one prefix, and as many at once */
+#endif
+#ifndef ADMISSION_GLOBAL_RATE
 #define ADMISSION_GLOBAL_RATE 4096 /* replies a second to all non-members, and as many at once */
+#endif
 #define ADMISSION_IPV4_PREFIX_BITS 24
 #define ADMISSION_IPV6_PREFIX_BITS 64
 #define ADMISSION_ROWS 4
+#ifndef ADMISSION_WIDTH_BITS
 #define ADMISSION_WIDTH_BITS 16
+#endif
 #define ADMISSION_WIDTH (1 << ADMISSION_WIDTH_BITS)
 
 /* The same limits in the sketches' unit, nanoseconds (see admission.c). */
@@ -128,6 +135,26 @@ enum admission_verdict admission_stranger(struct admission *admission,
 /* The same for an address that has just sent back a valid token: only the size and the overall budget. */
 enum admission_verdict admission_proven(struct admission *admission, size_t request,
 					size_t reply, struct timespec now);
+
+/* What to do with a datagram from an address that is not a member. */
+enum admission_action {
+	ADMISSION_JOINS,     /* it sent back its valid token: it may become a member */
+	ADMISSION_CHALLENGE, /* send it the challenge */
+	ADMISSION_DROP,      /* send it nothing */
+};
+
+/*
+ * The whole of the address check for the datagram DATA (LENGTH bytes, any
+ * bytes) from ADDRESS, not a member, at NOW: JOINS if it is "/join" with
+ * ADDRESS's valid token; else CHALLENGE, with the challenge (exactly
+ * CHAT_CHALLENGE_LENGTH bytes, then a NUL) in CHALLENGE, when
+ * admission_stranger allows it; else DROP. *VERDICT gets admission_stranger's
+ * verdict (ADMISSION_REPLY for JOINS).
+ */
+enum admission_action admission_answer(struct admission *admission, const struct address *address,
+				       const char *data, size_t length, struct timespec now,
+				       char challenge[CHAT_CHALLENGE_LENGTH + 1],
+				       enum admission_verdict *verdict);
 
 /* What a verdict means, in a few words ("address limit"). */
 const char *admission_verdict_text(enum admission_verdict verdict);

@@ -46,6 +46,8 @@
 #define RECEIVE_ROUNDS 8
 /* Room for any one-line notice or error the server writes. */
 #define LINE_MAX_SIZE 512
+/* What the receive buffer of each socket is asked to hold. */
+#define RECEIVE_BUFFER_BYTES (4 * 1024 * 1024)
 /* Datagrams from non-members left unanswered: at most one line about them per this many seconds. */
 #define DROPS_LOG_SECONDS 60
 
@@ -477,34 +479,31 @@ static void from_stranger(struct chat_server *cs, const struct route *route,
 			  bool truncated, struct timespec now)
 {
 	char where[ADDRESS_TEXT_MAX];
-	struct chat_request request;
 
-	chat_parse(data, length, &request);
 	if (cs->config->open) {
+		struct chat_request request;
+		chat_parse(data, length, &request);
 		/* The course's behaviour: any datagram joins, and a message in it is relayed. */
 		struct member *member = join(cs, route, address, false, length, now);
 		if (member != NULL && request.kind != CHAT_JOIN)
 			from_member(cs, member, route, data, length, truncated, now);
 		return;
 	}
-	if (request.kind == CHAT_JOIN &&
-	    admission_check(&cs->admission, address, now, request.argument, request.length)) {
+	char challenge[CHAT_CHALLENGE_LENGTH + 1];
+	enum admission_verdict verdict;
+	switch (admission_answer(&cs->admission, address, data, length, now, challenge, &verdict)) {
+	case ADMISSION_JOINS:
 		join(cs, route, address, true, length, now);
 		return;
-	}
-	enum admission_verdict verdict =
-		admission_stranger(&cs->admission, address, length, CHAT_CHALLENGE_LENGTH, now);
-	if (verdict != ADMISSION_REPLY) {
+	case ADMISSION_CHALLENGE:
+		send_one(cs, route, address, challenge, CHAT_CHALLENGE_LENGTH);
+		if (log_enabled(LOG_LEVEL_DEBUG))
+			log_debug("challenge to %s", addr_format(address, where, sizeof where));
+		return;
+	case ADMISSION_DROP:
 		note_dropped(cs, address, length, verdict, now);
 		return;
 	}
-	char token[CHAT_TOKEN_LENGTH + 1], challenge[CHAT_CHALLENGE_LENGTH + 1];
-	admission_token(&cs->admission, address, now, token);
-	size_t challenge_length = chat_challenge(token, challenge, sizeof challenge);
-	send_one(cs, route, address, challenge, challenge_length);
-	if (log_enabled(LOG_LEVEL_DEBUG))
-		log_debug("challenge to %s%s", addr_format(address, where, sizeof where),
-			  request.kind == CHAT_JOIN && request.length > 0 ? " (wrong token)" : "");
 }
 
 /*
@@ -724,6 +723,14 @@ static int start(struct chat_server *cs, const struct chat_config *config)
 			cli_error("setsockopt PKTINFO: %s", strerror(errno));
 			return EX_OSERR;
 		}
+		/*
+		 * Room for bursts (a flood, a slow moment) so that the kernel does
+		 * not drop a joining client's datagram among them. The kernel caps
+		 * this at net.core.rmem_max; it is a wish, not a need.
+		 */
+		int room = RECEIVE_BUFFER_BYTES;
+		if (setsockopt(cs->listeners.fds[i], SOL_SOCKET, SO_RCVBUF, &room, sizeof room) != 0)
+			log_warning("setsockopt SO_RCVBUF: %s", strerror(errno));
 		log_notice("listening on %s (chat, at most %lu member%s%s)",
 			   addr_format(&cs->listeners.addresses[i], address, sizeof address),
 			   config->max_clients, text_plural(config->max_clients), config->open ? ", open: no address check" : "");

@@ -1291,6 +1291,90 @@ static void test_escape_bidi(void **state)
 	assert_string_equal(out, neighbours);
 }
 
+/* ---- what a client sends: padded requests and /nick ---- */
+
+/* The challenge is CHAT_CHALLENGE_LENGTH bytes, and every padded request has room for it. */
+static void test_challenge_length(void **state)
+{
+	(void)state;
+	char out[128];
+	assert_int_equal(chat_challenge("0123456789abcdef", out, sizeof out), CHAT_CHALLENGE_LENGTH);
+	assert_true(CHAT_PADDED_LENGTH >= CHAT_CHALLENGE_LENGTH);
+}
+
+/* Padded requests: exactly CHAT_PADDED_LENGTH bytes, read back by the server as the command. */
+static void test_padded_requests(void **state)
+{
+	(void)state;
+	char out[CHAT_PADDED_LENGTH + 1];
+	struct chat_request request;
+
+	memset(out, 'X', sizeof out);
+	assert_int_equal(chat_format_join(NULL, out, sizeof out), CHAT_PADDED_LENGTH);
+	assert_memory_equal(out, "/join ", 6);
+	for (size_t i = 5; i < CHAT_PADDED_LENGTH - 1; i++)
+		assert_int_equal(out[i], ' ');
+	assert_int_equal(out[CHAT_PADDED_LENGTH - 1], '\n');
+	assert_int_equal(out[CHAT_PADDED_LENGTH], '\0');
+	chat_parse(out, CHAT_PADDED_LENGTH, &request);
+	assert_int_equal(request.kind, CHAT_JOIN);
+	assert_int_equal(request.length, 0);
+
+	assert_int_equal(chat_format_join("0123456789abcdef", out, sizeof out), CHAT_PADDED_LENGTH);
+	chat_parse(out, CHAT_PADDED_LENGTH, &request);
+	assert_int_equal(request.kind, CHAT_JOIN);
+	assert_int_equal(request.length, CHAT_TOKEN_LENGTH);
+	assert_memory_equal(request.argument, "0123456789abcdef", CHAT_TOKEN_LENGTH);
+
+	assert_int_equal(chat_format_ping(out, sizeof out), CHAT_PADDED_LENGTH);
+	chat_parse(out, CHAT_PADDED_LENGTH, &request);
+	assert_int_equal(request.kind, CHAT_PING);
+
+	/* Too small a buffer, or a token too long for the padding: 0, nothing claimed. */
+	assert_int_equal(chat_format_join(NULL, out, CHAT_PADDED_LENGTH), 0);
+	char long_token[CHAT_PADDED_LENGTH];
+	memset(long_token, 'a', sizeof long_token - 1);
+	long_token[sizeof long_token - 1] = '\0';
+	assert_int_equal(chat_format_join(long_token, out, sizeof out), 0);
+	long_token[CHAT_PADDED_LENGTH - 7] = '\0'; /* "/join " and the newline: the longest that fits */
+	assert_int_equal(chat_format_join(long_token, out, sizeof out), CHAT_PADDED_LENGTH);
+	assert_int_equal(out[CHAT_PADDED_LENGTH - 1], '\n');
+}
+
+/*
+ * "/nick NAME\n" for names of every length up to the longest, into a buffer
+ * of exactly CHAT_NICK_LINE_SIZE: the length returned is what was written,
+ * never more; invalid names and a short buffer give 0.
+ */
+static void test_nick_line(void **state)
+{
+	(void)state;
+	char name[CHAT_NAME_MAX + 2];
+	for (size_t length = 1; length <= CHAT_NAME_MAX + 1; length++) {
+		for (size_t i = 0; i < length; i++)
+			name[i] = (char)('a' + i % 26);
+		name[length] = '\0';
+		char out[CHAT_NICK_LINE_SIZE + 8];
+		memset(out, 'X', sizeof out);
+		size_t written = chat_format_nick(name, out, CHAT_NICK_LINE_SIZE);
+		if (length > CHAT_NAME_MAX) {
+			assert_int_equal(written, 0);
+			continue;
+		}
+		assert_int_equal(written, 6 + length + 1);
+		assert_memory_equal(out, "/nick ", 6);
+		assert_memory_equal(out + 6, name, length);
+		assert_int_equal(out[6 + length], '\n');
+		assert_int_equal(out[written], '\0');
+		for (size_t i = CHAT_NICK_LINE_SIZE; i < sizeof out; i++)
+			assert_int_equal(out[i], 'X'); /* nothing past the buffer it was given */
+	}
+	assert_int_equal(chat_format_nick("bad name", name, sizeof name), 0);
+	assert_int_equal(chat_format_nick("", name, sizeof name), 0);
+	char small[8];
+	assert_int_equal(chat_format_nick("alice", small, sizeof small), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1329,6 +1413,9 @@ int main(void)
 		cmocka_unit_test(test_welcome_round_trip),
 		cmocka_unit_test(test_welcome_rejects),
 		cmocka_unit_test(test_welcome_details),
+		cmocka_unit_test(test_challenge_length),
+		cmocka_unit_test(test_padded_requests),
+		cmocka_unit_test(test_nick_line),
 	};
 	return cmocka_run_group_tests_name("chat protocol", tests, NULL, NULL);
 }
