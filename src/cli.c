@@ -40,22 +40,25 @@ int cli_usage_error(const char *command, const char *message)
 	return EX_USAGE;
 }
 
-int cli_host_port(const char *command, int count, char **args, const char **host,
-		  uint16_t *port)
+int cli_host_port(const char *command, const char *protocol, int count, char **args,
+		  const char **host, uint16_t *port)
 {
 	char message[256];
+	const char *problem = count == 2 ? addr_host_problem(args[0]) : NULL;
 
 	if (count != 2) {
 		snprintf(message, sizeof message, "HOST PORT: got %d argument%s, needs 2", count,
-			 count == 1 ? "" : "s");
+			 text_plural((unsigned)count));
 		return cli_usage_error(command, message);
 	}
-	if (addr_host_kind(args[0]) == HOST_INVALID) {
-		snprintf(message, sizeof message, "'%s': not an IP address or host name", args[0]);
+	if (problem != NULL) {
+		snprintf(message, sizeof message, "'%s': %s", args[0], problem);
 		return cli_usage_error(command, message);
 	}
-	if (addr_parse_port(args[1], port) != 0 || *port == 0) {
-		snprintf(message, sizeof message, "port '%s': not a port (1-65535)", args[1]);
+	if (addr_parse_service(args[1], protocol, port) != 0 || *port == 0) {
+		snprintf(message, sizeof message,
+			 "port '%s': not a port (1-65535), nor a %s service in /etc/services", args[1],
+			 protocol);
 		return cli_usage_error(command, message);
 	}
 	*host = args[0];

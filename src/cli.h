@@ -28,11 +28,11 @@ int cli_usage_error(const char *command, const char *message);
 
 /*
  * For the clients: checks that the COUNT arguments left in ARGS are HOST
- * and PORT (1-65535), and sets *HOST and *PORT. Returns 0, or EX_USAGE after
- * the usage error is printed.
+ * and PORT (1-65535, or a service name of PROTOCOL, "tcp" or "udp"), and sets
+ * *HOST and *PORT. Returns 0, or EX_USAGE after the usage error is printed.
  */
-int cli_host_port(const char *command, int count, char **args, const char **host,
-		  uint16_t *port);
+int cli_host_port(const char *command, const char *protocol, int count, char **args,
+		  const char **host, uint16_t *port);
 
 /* Reports that HOST did not resolve (getaddrinfo's CODE); returns the exit status for it. */
 int cli_resolve_failed(const char *host, int code);

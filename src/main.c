@@ -95,6 +95,11 @@ int main(int argc, char **argv)
 		const struct command *command = find(argv[2]);
 		if (command == NULL)
 			return unknown(argv[2]);
+		if (argc > 3) {
+			cli_error("help: '%s': unexpected argument (try 'forknet help %s')", argv[3],
+				  argv[2]);
+			return EX_USAGE;
+		}
 		char help[] = "--help";
 		char *help_argv[] = {argv[2], help, NULL};
 		return command->main(2, help_argv);

@@ -229,13 +229,25 @@ enum admission_verdict admission_stranger(struct admission *admission,
 	return verdict(admission, ADMISSION_REPLY);
 }
 
-enum admission_verdict admission_proven(struct admission *admission, size_t request,
-					size_t reply, struct timespec when)
+enum admission_verdict admission_proven(struct admission *admission, const struct address *address,
+					size_t request, size_t reply, struct timespec when)
 {
+	unsigned char bytes[64];
+	int64_t now = nanoseconds(when);
+
 	if (reply > request)
 		return verdict(admission, ADMISSION_TOO_SHORT);
-	if (!global_allows(admission, nanoseconds(when)))
+	/*
+	 * One interval of tolerance: the answer may follow the challenge at
+	 * once, but a replayed token gets no more than that once an interval.
+	 */
+	uint64_t hash = siphash24(admission->key, bytes, address_bytes(address, TAG_ADDRESS, false, bytes));
+	int64_t held = sketch_until(&admission->addresses, hash);
+	if (!conforms(held, now, ADMISSION_ADDRESS_INTERVAL_NS))
+		return verdict(admission, ADMISSION_ADDRESS_LIMIT);
+	if (!global_allows(admission, now))
 		return verdict(admission, ADMISSION_GLOBAL_LIMIT);
+	sketch_raise(&admission->addresses, hash, scheduled(held, now, ADMISSION_ADDRESS_INTERVAL_NS));
 	return verdict(admission, ADMISSION_REPLY);
 }
 

@@ -29,7 +29,8 @@
  *   - all non-members together have had fewer than ADMISSION_GLOBAL_RATE.
  *
  * An address that has just returned a valid token ("proven": it really
- * receives there) is held only to the size rule and the overall budget.
+ * receives there) may have its "server full" right after its challenge: see
+ * admission_proven.
  *
  * Memory is fixed at start whatever comes: per-address and per-prefix state
  * live in count-min sketches, ADMISSION_ROWS rows of ADMISSION_WIDTH cells,
@@ -132,9 +133,15 @@ enum admission_verdict admission_stranger(struct admission *admission,
 					  const struct address *address, size_t request,
 					  size_t reply, struct timespec now);
 
-/* The same for an address that has just sent back a valid token: only the size and the overall budget. */
-enum admission_verdict admission_proven(struct admission *admission, size_t request,
-					size_t reply, struct timespec now);
+/*
+ * The same for ADDRESS, which has just sent back its valid token (the reply
+ * is "server full"): the size rule and the overall budget hold, the prefix
+ * limit does not (the address is real), and the address limit is one reply
+ * looser, so that the answer may follow the challenge at once; a token
+ * replayed over and over gets no more than that.
+ */
+enum admission_verdict admission_proven(struct admission *admission, const struct address *address,
+					size_t request, size_t reply, struct timespec now);
 
 /* What to do with a datagram from an address that is not a member. */
 enum admission_action {

@@ -605,7 +605,7 @@ int chat_client_main(int argc, char **argv)
 	}
 	const char *host;
 	uint16_t port;
-	int wrong = cli_host_port(COMMAND, argc - optind, argv + optind, &host, &port);
+	int wrong = cli_host_port(COMMAND, "udp", argc - optind, argv + optind, &host, &port);
 	if (wrong != 0)
 		return wrong;
 

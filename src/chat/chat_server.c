@@ -266,7 +266,7 @@ static struct member *join(struct chat_server *cs, const struct route *route,
 		 */
 		size_t room = cs->config->open ? SIZE_MAX : request;
 		enum admission_verdict verdict =
-			proven ? admission_proven(&cs->admission, room, (size_t)length, now)
+			proven ? admission_proven(&cs->admission, address, room, (size_t)length, now)
 			       : admission_stranger(&cs->admission, address, room, (size_t)length, now);
 		if (verdict == ADMISSION_REPLY)
 			send_one(cs, route, address, full, (size_t)length);
@@ -699,6 +699,11 @@ static int start(struct chat_server *cs, const struct chat_config *config)
 		cli_error("getrandom: %s", strerror(errno));
 		return EX_OSERR;
 	}
+	/* A write to a reader that has gone (the --print-port pipe) must fail, not kill the server. */
+	if (sig_set(SIGPIPE, SIG_IGN) != 0) {
+		cli_error("sigaction SIGPIPE: %s", strerror(errno));
+		return EX_OSERR;
+	}
 	cs->signal_fd = sig_catch(caught, 2);
 	if (cs->signal_fd < 0) {
 		cli_error("catching signals: %s", strerror(errno));
@@ -733,7 +738,12 @@ static int start(struct chat_server *cs, const struct chat_config *config)
 			log_warning("setsockopt SO_RCVBUF: %s", strerror(errno));
 		log_notice("listening on %s (chat, at most %lu member%s%s)",
 			   addr_format(&cs->listeners.addresses[i], address, sizeof address),
-			   config->max_clients, text_plural(config->max_clients), config->open ? ", open: no address check" : "");
+			   config->max_clients, text_plural(config->max_clients),
+			   config->open ? ", open: no address check" : "");
+	}
+	if (config->print_port && listeners_write_port(&cs->listeners, STDOUT_FILENO) != 0) {
+		cli_error("write the port to standard output: %s", strerror(errno));
+		return EX_IOERR;
 	}
 	return 0;
 }

@@ -4,10 +4,10 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../lib/addr.h"
 #include "../lib/options.h"
 
 enum {
@@ -16,6 +16,7 @@ enum {
 	OPTION_MAX_MESSAGE,
 	OPTION_RATE,
 	OPTION_OPEN,
+	OPTION_PRINT_PORT,
 };
 
 static const struct option long_options[] = {
@@ -26,6 +27,7 @@ static const struct option long_options[] = {
 	{"max-message", required_argument, NULL, OPTION_MAX_MESSAGE},
 	{"rate", required_argument, NULL, OPTION_RATE},
 	{"open", no_argument, NULL, OPTION_OPEN},
+	{"print-port", no_argument, NULL, OPTION_PRINT_PORT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -35,7 +37,8 @@ static const struct option long_options[] = {
 const char chat_config_options_help[] =
 	"  -b, --bind ADDR          listen on ADDR (IPv4, IPv6 or host name);\n"
 	"                           default: all addresses, IPv6 and IPv4\n"
-	"  -p, --port PORT          listen on PORT (default 9001; 0: any free port)\n"
+	"  -p, --port PORT          listen on PORT, a number or a name from\n"
+	"                           /etc/services (default 9001; 0: any free port)\n"
 	"      --max-clients N      at most N members (default 64)\n"
 	"      --idle-timeout SECS  forget members silent this long (default 300)\n"
 	"      --max-message BYTES  refuse longer messages (default 4096)\n"
@@ -43,6 +46,7 @@ const char chat_config_options_help[] =
 	"                           that (default 20; 0: no limit)\n"
 	"      --open               no address check: any datagram joins\n"
 	"                           (the course's behaviour; open to spoofing)\n"
+	"      --print-port         once listening, write the port on standard output\n"
 	"  -q, --quiet              log only start, stop and problems\n"
 	"  -v, --verbose            log details too\n"
 	"  -h, --help               show this help\n";
@@ -61,7 +65,7 @@ void chat_config_defaults(struct chat_config *config)
 enum config_result chat_config_parse(struct chat_config *config, int argc, char **argv,
 				     char *error, size_t size)
 {
-	unsigned long number;
+	bool quiet = false, verbose = false;
 
 	optind = 0; /* glibc: start afresh */
 	opterr = 0;
@@ -69,17 +73,13 @@ enum config_result chat_config_parse(struct chat_config *config, int argc, char 
 		const char *name = options_name(long_options, value); /* for messages */
 		switch (value) {
 		case 'b':
-			if (addr_host_kind(optarg) == HOST_INVALID) {
-				snprintf(error, size, "--bind '%s': not an IP address or host name",
-					 optarg);
+			if (options_host(name, optarg, error, size) != 0)
 				return CONFIG_ERROR;
-			}
 			config->bind = optarg;
 			break;
 		case 'p':
-			if (options_number(name, optarg, 0, 65535, &number, error, size) != 0)
+			if (options_port(name, optarg, "udp", &config->port, error, size) != 0)
 				return CONFIG_ERROR;
-			config->port = (uint16_t)number;
 			break;
 		case OPTION_MAX_CLIENTS:
 			if (options_number(name, optarg, 1, CHAT_MAX_CLIENTS_LIMIT,
@@ -104,11 +104,14 @@ enum config_result chat_config_parse(struct chat_config *config, int argc, char 
 		case OPTION_OPEN:
 			config->open = true;
 			break;
+		case OPTION_PRINT_PORT:
+			config->print_port = true;
+			break;
 		case 'q':
-			config->log_level = LOG_LEVEL_NOTICE;
+			quiet = true;
 			break;
 		case 'v':
-			config->log_level = LOG_LEVEL_DEBUG;
+			verbose = true;
 			break;
 		case 'h':
 			return CONFIG_HELP;
@@ -121,5 +124,7 @@ enum config_result chat_config_parse(struct chat_config *config, int argc, char 
 		snprintf(error, size, "'%s': unexpected argument", argv[optind]);
 		return CONFIG_ERROR;
 	}
+	if (options_log_level(quiet, verbose, &config->log_level, error, size) != 0)
+		return CONFIG_ERROR;
 	return CONFIG_OK;
 }

@@ -30,6 +30,7 @@ struct chat_config {
 	unsigned long rate;         /* messages a second per member, burst twice that; 0: no limit */
 	bool open;                  /* no address check: any datagram joins */
 	enum log_level log_level;
+	bool print_port;            /* once listening, write the port on standard output */
 };
 
 void chat_config_defaults(struct chat_config *config);

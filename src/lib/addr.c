@@ -67,6 +67,49 @@ enum host_kind addr_host_kind(const char *text)
 	return HOST_NAME;
 }
 
+const char *addr_host_problem(const char *text)
+{
+	struct in_addr ipv4;
+
+	if (addr_host_kind(text) != HOST_INVALID)
+		return NULL;
+	if (text[0] == '\0')
+		return "empty: an IP address or host name is needed";
+	if (text[0] == '[' || strchr(text, ':') != NULL)
+		return "not an IPv6 address";
+	/* "127.1", "0x7f.1", "2130706433": spellings inet_aton takes, and a typo of a dotted quad. */
+	if (inet_aton(text, &ipv4) != 0 || strspn(text, "0123456789.") == strlen(text))
+		return "an IPv4 address must be a dotted quad of numbers 0-255, such as 127.0.0.1";
+	return "not an IP address or host name (a name is letters, digits, '-' and '.')";
+}
+
+int addr_parse_service(const char *text, const char *protocol, uint16_t *port)
+{
+	if (text[0] >= '0' && text[0] <= '9') {
+		if (addr_parse_port(text, port) == 0)
+			return 0;
+		if (errno != ERANGE)
+			errno = ENOENT; /* "80x": neither a number nor a name */
+		return -1;
+	}
+	/* A service name (RFC 6335: letters, digits, '-'; the database has a few with '_' or '.'). */
+	size_t length = strlen(text);
+	if (length == 0 || length > 63 ||
+	    strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != length) {
+		errno = ENOENT;
+		return -1;
+	}
+	struct servent entry, *found = NULL;
+	char buffer[1024];
+	if (getservbyname_r(text, protocol, &entry, buffer, sizeof buffer, &found) != 0 ||
+	    found == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	*port = ntohs((uint16_t)found->s_port);
+	return 0;
+}
+
 int addr_parse_port(const char *text, uint16_t *port)
 {
 	unsigned long value;
@@ -272,8 +315,15 @@ char *addr_format(const struct address *address, char *buf, size_t size)
 		if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host) == NULL)
 			goto unknown;
 		if (in6->sin6_scope_id != 0) {
+			/*
+			 * A zone is shown by its interface's name where the resolver takes
+			 * one back (link-local addresses, "fe80::1%eth0"), else by number,
+			 * so that what is printed can be given to -b again.
+			 */
+			bool named = IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) ||
+				     IN6_IS_ADDR_MC_LINKLOCAL(&in6->sin6_addr);
 			zone[0] = '%';
-			if (if_indextoname(in6->sin6_scope_id, zone + 1) == NULL)
+			if (!named || if_indextoname(in6->sin6_scope_id, zone + 1) == NULL)
 				snprintf(zone, sizeof zone, "%%%u", (unsigned)in6->sin6_scope_id);
 		}
 		snprintf(buf, size, "[%s%s]:%u", host, zone, port);

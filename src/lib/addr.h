@@ -31,8 +31,23 @@ enum host_kind {
 
 enum host_kind addr_host_kind(const char *text);
 
+/*
+ * Why TEXT cannot be a host argument, in a few words ("an IPv4 address must
+ * be a dotted quad, such as 127.0.0.1"), or NULL if addr_host_kind accepts it.
+ */
+const char *addr_host_problem(const char *text);
+
 /* Parses a decimal port 0..65535; returns 0, or -1 with errno EINVAL or ERANGE. */
 int addr_parse_port(const char *text, uint16_t *port);
+
+/*
+ * Parses a port as a decimal number 0..65535 or as a service name of
+ * PROTOCOL ("tcp", "udp") from the services database (/etc/services), as
+ * "echo" for 7. Returns 0, or -1 with errno ERANGE (a number out of range)
+ * or ENOENT (neither a number nor a known service). Looks up the database:
+ * not for signal handlers.
+ */
+int addr_parse_service(const char *text, const char *protocol, uint16_t *port);
 
 /*
  * Parses a numeric IPv4 or IPv6 address (brackets allowed); returns 0 or -1

@@ -11,6 +11,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "sock.h"
 
 /* How often port 0 is tried afresh when a later socket finds the chosen port taken. */
@@ -132,6 +133,19 @@ int listeners_open(struct listeners *listeners, int type, const char *bind, uint
 	if (open_all(listeners, wanted, count, port, &failure, error, size) != 0)
 		return status_for(failure.error);
 	return 0;
+}
+
+int listeners_write_port(const struct listeners *listeners, int fd)
+{
+	char line[16];
+
+	if (listeners->count == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Every socket has the same port (see listeners_open): the first says it. */
+	int length = snprintf(line, sizeof line, "%u\n", addr_port(&listeners->addresses[0]));
+	return io_write_all(fd, line, (size_t)length, -1);
 }
 
 int listeners_close(struct listeners *listeners)

@@ -30,6 +30,13 @@ struct listeners {
 int listeners_open(struct listeners *listeners, int type, const char *bind, uint16_t port,
 		   char *error, size_t size);
 
+/*
+ * Writes the port the sockets listen on, in decimal and a newline, to FD (for
+ * --print-port: a script reads it there without racing the log). Returns 0,
+ * or -1 with errno set.
+ */
+int listeners_write_port(const struct listeners *listeners, int fd);
+
 /* Closes every socket; safe to call twice. Returns 0, or -1 if a close failed. */
 int listeners_close(struct listeners *listeners);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "number.h"
 
 /*
@@ -67,4 +68,40 @@ const char *options_name(const struct option *long_options, int value)
 		if (o->val == value)
 			return o->name;
 	return "?";
+}
+
+int options_host(const char *name, const char *text, char *error, size_t size)
+{
+	const char *problem = addr_host_problem(text);
+
+	if (problem == NULL)
+		return 0;
+	snprintf(error, size, "--%s '%s': %s", name, text, problem);
+	return -1;
+}
+
+int options_port(const char *name, const char *text, const char *protocol, uint16_t *port,
+		 char *error, size_t size)
+{
+	if (addr_parse_service(text, protocol, port) == 0)
+		return 0;
+	if (errno == ERANGE)
+		snprintf(error, size, "--%s '%s': out of range 0-65535", name, text);
+	else
+		snprintf(error, size, "--%s '%s': not a port number, nor a %s service in /etc/services",
+			 name, text, protocol);
+	return -1;
+}
+
+int options_log_level(bool quiet, bool verbose, enum log_level *level, char *error, size_t size)
+{
+	if (quiet && verbose) {
+		snprintf(error, size, "--quiet and --verbose: choose one");
+		return -1;
+	}
+	if (quiet)
+		*level = LOG_LEVEL_NOTICE;
+	else if (verbose)
+		*level = LOG_LEVEL_DEBUG;
+	return 0;
 }

@@ -6,7 +6,11 @@
 #define FORKNET_OPTIONS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
 
 /*
  * After getopt_long (with opterr = 0 and an option string starting with ':')
@@ -27,5 +31,24 @@ const char *options_name(const struct option *long_options, int value);
  */
 int options_number(const char *name, const char *text, unsigned long min, unsigned long max,
 		   unsigned long *value, char *error, size_t size);
+
+/*
+ * Checks TEXT, the value of --NAME, as a host argument. Returns 0, or -1 with
+ * ERROR saying why: "--bind '127.1': an IPv4 address must be a dotted quad ...".
+ */
+int options_host(const char *name, const char *text, char *error, size_t size);
+
+/*
+ * Parses TEXT, the value of --NAME, as a port 0..65535 or a service name of
+ * PROTOCOL ("tcp", "udp"; "echo" is 7). Returns 0, or -1 with ERROR saying why.
+ */
+int options_port(const char *name, const char *text, const char *protocol, uint16_t *port,
+		 char *error, size_t size);
+
+/*
+ * The log level that -q (QUIET) or -v (VERBOSE) ask for, into *LEVEL (left
+ * alone if neither). Both at once contradict each other: -1 with ERROR.
+ */
+int options_log_level(bool quiet, bool verbose, enum log_level *level, char *error, size_t size);
 
 #endif

@@ -4,13 +4,13 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../lib/addr.h"
 #include "../lib/options.h"
 
-enum { OPTION_GRACE = 256 };
+enum { OPTION_GRACE = 256, OPTION_PRINT_PORT };
 
 static const struct option long_options[] = {
 	{"bind", required_argument, NULL, 'b'},
@@ -18,6 +18,7 @@ static const struct option long_options[] = {
 	{"model", required_argument, NULL, 'm'},
 	{"max-children", required_argument, NULL, 'c'},
 	{"grace", required_argument, NULL, OPTION_GRACE},
+	{"print-port", no_argument, NULL, OPTION_PRINT_PORT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -27,11 +28,13 @@ static const struct option long_options[] = {
 const char server_config_options_help[] =
 	"  -b, --bind ADDR          listen on ADDR (IPv4, IPv6 or host name);\n"
 	"                           default: all addresses, IPv6 and IPv4\n"
-	"  -p, --port PORT          listen on PORT (0: any free port)\n"
+	"  -p, --port PORT          listen on PORT, a number or a name from\n"
+	"                           /etc/services (0: any free port)\n"
 	"  -m, --model MODEL        fork: a child per connection (default);\n"
 	"                           iterative: one connection at a time\n"
 	"  -c, --max-children N     at most N children at once (default 256)\n"
 	"      --grace SECS         on stop, give children SECS to end (default 5)\n"
+	"      --print-port         once listening, write the port on standard output\n"
 	"  -q, --quiet              log only start, stop and problems\n"
 	"  -v, --verbose            log details too\n"
 	"  -h, --help               show this help\n";
@@ -51,6 +54,7 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 				       char *error, size_t size)
 {
 	unsigned long number;
+	bool quiet = false, verbose = false, children_given = false, grace_given = false;
 
 	/* optind = 0 makes glibc's getopt start afresh, so parsing can be repeated (tests). */
 	optind = 0;
@@ -62,17 +66,13 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 		const char *name = options_name(long_options, value); /* for messages */
 		switch (value) {
 		case 'b':
-			if (addr_host_kind(optarg) == HOST_INVALID) {
-				snprintf(error, size, "--bind '%s': not an IP address or host name",
-					 optarg);
+			if (options_host(name, optarg, error, size) != 0)
 				return CONFIG_ERROR;
-			}
 			config->bind = optarg;
 			break;
 		case 'p':
-			if (options_number(name, optarg, 0, 65535, &number, error, size) != 0)
+			if (options_port(name, optarg, "tcp", &config->port, error, size) != 0)
 				return CONFIG_ERROR;
-			config->port = (uint16_t)number;
 			break;
 		case 'm':
 			if (strcmp(optarg, "fork") == 0) {
@@ -89,17 +89,23 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 			if (options_number(name, optarg, 1, SERVER_MAX_CHILDREN_LIMIT,
 					  &config->max_children, error, size) != 0)
 				return CONFIG_ERROR;
+			children_given = true;
 			break;
 		case OPTION_GRACE:
-			if (options_number(name, optarg, 0, SERVER_GRACE_LIMIT,
-					  &config->grace_seconds, error, size) != 0)
+			if (options_number(name, optarg, 0, SERVER_GRACE_LIMIT, &number, error,
+					   size) != 0)
 				return CONFIG_ERROR;
+			config->grace_seconds = number;
+			grace_given = true;
+			break;
+		case OPTION_PRINT_PORT:
+			config->print_port = true;
 			break;
 		case 'q':
-			config->log_level = LOG_LEVEL_NOTICE;
+			quiet = true;
 			break;
 		case 'v':
-			config->log_level = LOG_LEVEL_DEBUG;
+			verbose = true;
 			break;
 		case 'h':
 			return CONFIG_HELP;
@@ -110,6 +116,14 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 	}
 	if (optind < argc) {
 		snprintf(error, size, "'%s': unexpected argument", argv[optind]);
+		return CONFIG_ERROR;
+	}
+	if (options_log_level(quiet, verbose, &config->log_level, error, size) != 0)
+		return CONFIG_ERROR;
+	/* The iterative model has no children: a limit on them, or a grace period, would be ignored. */
+	if (config->model == MODEL_ITERATIVE && (children_given || grace_given)) {
+		snprintf(error, size, "%s: the iterative model has no children (it is for the fork model)",
+			 children_given ? "--max-children" : "--grace");
 		return CONFIG_ERROR;
 	}
 	return CONFIG_OK;

@@ -7,6 +7,7 @@
 #ifndef FORKNET_CONFIG_H
 #define FORKNET_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ struct server_config {
 	unsigned long max_children;  /* hard cap on live children (fork model) */
 	unsigned long grace_seconds; /* on stop, how long children get before SIGKILL */
 	enum log_level log_level;
+	bool print_port;             /* once listening, write the port on standard output */
 };
 
 #define SERVER_DEFAULT_MAX_CHILDREN 256
@@ -43,7 +45,9 @@ void server_config_defaults(struct server_config *config, uint16_t default_port)
 /*
  * Parses the options in ARGV[1..ARGC-1] (ARGV[0] is the command name) into
  * CONFIG. On CONFIG_ERROR, ERROR (SIZE bytes) holds what was wrong, e.g.
- * "--port '70000': out of range 0-65535". ARGV may be reordered.
+ * "--port '70000': out of range 0-65535". Options that contradict each other
+ * or that the chosen model would ignore (-q with -v; -c or --grace with the
+ * iterative model) are errors too. ARGV may be reordered.
  */
 enum config_result server_config_parse(struct server_config *config, int argc, char **argv,
 				       char *error, size_t size);

@@ -68,6 +68,13 @@ int server_run(const struct server_config *config, const struct service *service
 			   service->name, model_names[config->model], limits);
 	}
 
+	if (config->print_port && listeners_write_port(&server.listeners, STDOUT_FILENO) != 0) {
+		cli_error("write the port to standard output: %s", strerror(errno));
+		server_close_listeners(&server);
+		(void)sig_reset();
+		return EX_IOERR;
+	}
+
 	status = config->model == MODEL_FORK ? model_fork_run(&server) : model_iterative_run(&server);
 	server_close_listeners(&server);
 	if (sig_reset() != 0)

@@ -43,8 +43,11 @@
  *     cut short in a smaller buffer it is its own beginning, NUL-terminated;
  *     and the text, its port split off, parses back (addr_parse_port and
  *     addr_parse_numeric) to an address addr_equal to the unmapped original
- *     (except for a zone written by name on an address that is not
- *     link-local: a known finding, see zone_name_not_link_local).
+ *     (this found that a zone was written by interface name on addresses
+ *     that are not link-local, where no resolver takes a name back);
+ *   - addr_host_problem gives a reason exactly when addr_host_kind refuses;
+ *     addr_parse_service agrees with addr_parse_port on a number and says
+ *     ENOENT for what is neither a number nor a service.
  * A broken invariant prints which one and calls abort(), which libFuzzer
  * reports as a crash and keeps the input.
  *
@@ -268,29 +271,6 @@ static void check_unmap(const struct address *original)
 		CHECK(bytes[i] == 0);
 }
 
-/*
- * True when the text's zone is an interface name on an address that is not
- * link-local: getaddrinfo takes a zone by name only on link-local addresses
- * (unicast fe80::/10 and multicast ff02::/16), so such a text does not parse
- * back: "::1%1" parses, is written "[::1%lo]:0", and "[::1%lo]" is refused.
- * That is a finding (tests/fuzz/crashes/addr-zone-name-not-link-local); it is
- * let through here only so that everything else is still fuzzed. Remove this
- * when addr_format writes such zones as numbers.
- */
-static bool zone_name_not_link_local(const struct address *address, const char *text)
-{
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&address->storage;
-	const char *zone = strchr(text, '%');
-
-	if (zone == NULL || IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) ||
-	    IN6_IS_ADDR_MC_LINKLOCAL(&in6->sin6_addr))
-		return false;
-	for (zone++; *zone != ']'; zone++)
-		if (!is_digit(*zone))
-			return true;
-	return false;
-}
-
 static void check_format(const struct address *address)
 {
 	char text[ADDRESS_TEXT_MAX], wide[4 * ADDRESS_TEXT_MAX];
@@ -343,8 +323,6 @@ static void check_format(const struct address *address)
 		struct in_addr ipv4;
 		CHECK(inet_pton(AF_INET, text, &ipv4) == 1);
 	}
-	if (bracketed && zone_name_not_link_local(address, text))
-		return;
 
 	struct address back, unmapped;
 	CHECK(addr_parse_numeric(text, port, &back) == 0);
@@ -464,6 +442,27 @@ static void check_port(const char *text)
 		CHECK(result == -1 && errno == wanted);
 		CHECK(port == 0xbeef);
 	}
+
+	/*
+	 * As a port or service name: a number is what addr_parse_port says (what
+	 * is not one, ENOENT); a word with a character no service name has is
+	 * ENOENT without a look-up. (Real names are looked up in the database,
+	 * which is too slow to do for every input.)
+	 */
+	uint16_t service = 0xbeef;
+	if (is_digit(text[0])) {
+		errno = 0;
+		result = addr_parse_service(text, "tcp", &service);
+		if (wanted == 0)
+			CHECK(result == 0 && service == expected);
+		else
+			CHECK(result == -1 && errno == (wanted == ERANGE ? ERANGE : ENOENT));
+	} else if (text[0] == '\0' || strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						  "0123456789-_.") != strlen(text)) {
+		errno = 0;
+		CHECK(addr_parse_service(text, "tcp", &service) == -1 && errno == ENOENT);
+		CHECK(service == 0xbeef);
+	}
 }
 
 /* Checks TEXT as a host; returns true, with *ADDRESS, when it parsed as a numeric one. */
@@ -474,6 +473,9 @@ static bool check_host(const char *text, uint16_t port, struct address *address)
 	enum host_kind kind = addr_host_kind(text);
 
 	CHECK(kind == HOST_INVALID || kind == HOST_IPV4 || kind == HOST_IPV6 || kind == HOST_NAME);
+	const char *problem = addr_host_problem(text);
+	CHECK((problem == NULL) == (kind != HOST_INVALID));
+	CHECK(problem == NULL || (problem[0] != '\0' && strchr(problem, '\n') == NULL));
 	if (exact)
 		CHECK(kind == wanted);
 	else

@@ -14,7 +14,9 @@
  *     token, which admission_check accepts; a datagram joins only with its
  *     address's valid token;
  *   - one address (IP and port, a v4-mapped form counting as the IPv4 it
- *     carries) is challenged at most once per ADMISSION_ADDRESS_INTERVAL_MS;
+ *     carries) is challenged at most once per ADMISSION_ADDRESS_INTERVAL_MS,
+ *     and with its "server full" (which may follow its challenge at once)
+ *     answered at most twice in any such interval (an exact GCRA);
  *   - one /24 or /64 gets no more than its rate and burst, and all
  *     non-members together no more than theirs (each checked with an exact
  *     GCRA of its own);
@@ -134,21 +136,22 @@ static struct peer make_peer(struct input *in)
 
 static struct {
 	unsigned char id[18];
-	int64_t last; /* the last challenge, ns */
+	int64_t until; /* its GCRA: replies on schedule from then on, ns */
 } addresses[ADDRESSES_MAX];
 static size_t address_count;
 static int64_t prefix_until[PREFIXES];
 static int64_t global_until;
 
-static int64_t *last_challenge(const struct peer *peer)
+/* PEER's own GCRA state in the model. */
+static int64_t *address_until(const struct peer *peer)
 {
 	for (size_t i = 0; i < address_count; i++)
 		if (memcmp(addresses[i].id, peer->id, sizeof peer->id) == 0)
-			return &addresses[i].last;
+			return &addresses[i].until;
 	CHECK(address_count < ADDRESSES_MAX); /* 4 * 8 * 8 + 2 * 8 * 8 addresses at most */
 	memcpy(addresses[address_count].id, peer->id, sizeof peer->id);
-	addresses[address_count].last = INT64_MIN;
-	return &addresses[address_count++].last;
+	addresses[address_count].until = INT64_MIN / 2;
+	return &addresses[address_count++].until;
 }
 
 /* An exact GCRA: checks that an event the code let through conforms, and counts it. */
@@ -227,9 +230,8 @@ static void datagram(struct admission *admission, struct input *in, const struct
 		char token[CHAT_TOKEN_LENGTH + 1];
 		CHECK(chat_challenge_token(challenge, CHAT_CHALLENGE_LENGTH, token));
 		CHECK(admission_check(admission, &peer->address, now, token, CHAT_TOKEN_LENGTH));
-		int64_t *last = last_challenge(peer);
-		CHECK(*last == INT64_MIN || t - *last >= ADMISSION_ADDRESS_INTERVAL_NS);
-		*last = t;
+		/* A challenge: on schedule, no tolerance. */
+		gcra_take(address_until(peer), t, ADMISSION_ADDRESS_INTERVAL_NS, 0);
 		gcra_take(&prefix_until[peer->prefix], t, ADMISSION_PREFIX_INTERVAL_NS,
 			  ADMISSION_PREFIX_TOLERANCE_NS);
 		gcra_take(&global_until, t, ADMISSION_GLOBAL_INTERVAL_NS, ADMISSION_GLOBAL_TOLERANCE_NS);
@@ -274,16 +276,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (op % 4 == 2) {
-			/* "server full" to a proven address: only the size and the overall budget. */
+			/* "server full" to a proven address: no prefix limit, one interval of tolerance. */
+			struct peer peer = make_peer(&in);
 			size_t request = next(&in), reply = next(&in) % 64;
-			enum admission_verdict verdict = admission_proven(&admission, request, reply, now);
+			enum admission_verdict verdict =
+				admission_proven(&admission, &peer.address, request, reply, now);
 			calls++;
 			CHECK(verdict == ADMISSION_REPLY || verdict == ADMISSION_TOO_SHORT ||
-			      verdict == ADMISSION_GLOBAL_LIMIT);
+			      verdict == ADMISSION_ADDRESS_LIMIT || verdict == ADMISSION_GLOBAL_LIMIT);
 			CHECK((verdict == ADMISSION_TOO_SHORT) == (reply > request));
-			if (verdict == ADMISSION_REPLY)
+			if (verdict == ADMISSION_REPLY) {
+				gcra_take(address_until(&peer), ns(now), ADMISSION_ADDRESS_INTERVAL_NS,
+					  ADMISSION_ADDRESS_INTERVAL_NS);
 				gcra_take(&global_until, ns(now), ADMISSION_GLOBAL_INTERVAL_NS,
 					  ADMISSION_GLOBAL_TOLERANCE_NS);
+			}
 			continue;
 		}
 		struct peer peer = make_peer(&in);

@@ -88,27 +88,33 @@ static void test_server_option_errors(void **state)
 	(void)state;
 	static const char hint[] = " (try 'forknet echo-server --help')\n";
 	struct {
-		const char *args[4];
+		const char *args[6];
 		const char *problem;
 	} cases[] = {
 		{{"echo-server", "--frob", NULL}, "--frob: unknown option"},
 		{{"echo-server", "-z", NULL}, "-z: unknown option"},
 		{{"echo-server", "-p", "70000"}, "--port '70000': out of range 0-65535"},
-		{{"echo-server", "--port=-1", NULL}, "--port '-1': not a number"},
+		{{"echo-server", "--port=-1", NULL}, "--port '-1': not a port number, nor a tcp service in /etc/services"},
+		{{"echo-server", "-p", "no-such-service"}, "--port 'no-such-service': not a port number, nor a tcp service in /etc/services"},
 		{{"echo-server", "-c", "many"}, "--max-children 'many': not a number"},
 		{{"echo-server", "-c", "0"}, "--max-children '0': out of range 1-65536"},
 		{{"echo-server", "--grace", "1.5"}, "--grace '1.5': not a number"},
-		{{"echo-server", "-b", "300.1.2.3"}, "--bind '300.1.2.3': not an IP address or host name"},
-		{{"echo-server", "-b", "no such host"}, "--bind 'no such host': not an IP address or host name"},
-		{{"echo-server", "-b", "::1::2"}, "--bind '::1::2': not an IP address or host name"},
+		{{"echo-server", "-b", "300.1.2.3"}, "--bind '300.1.2.3': an IPv4 address must be a dotted quad of numbers 0-255, such as 127.0.0.1"},
+		{{"echo-server", "-b", "no such host"}, "--bind 'no such host': not an IP address or host name (a name is letters, digits, '-' and '.')"},
+		{{"echo-server", "-b", "::1::2"}, "--bind '::1::2': not an IPv6 address"},
 		{{"echo-server", "-m", "threads"}, "--model 'threads': not a model (fork, iterative)"},
 		{{"echo-server", "-p", NULL}, "-p: needs a value"},
 		{{"echo-server", "--port", NULL}, "--port: needs a value"},
 		{{"echo-server", "stray", NULL}, "'stray': unexpected argument"},
 		{{"echo-server", "--quiet=1", NULL}, "--quiet: takes no value"},
 		{{"echo-server", "--quiet", "-vz"}, "-z: unknown option"},
-		{{"echo-server", "-b", "127.1"}, "--bind '127.1': not an IP address or host name"},
-		{{"echo-server", "-b", "0x7f000001"}, "--bind '0x7f000001': not an IP address or host name"},
+		{{"echo-server", "-b", "127.1"}, "--bind '127.1': an IPv4 address must be a dotted quad of numbers 0-255, such as 127.0.0.1"},
+		{{"echo-server", "-b", "0x7f000001"}, "--bind '0x7f000001': an IPv4 address must be a dotted quad of numbers 0-255, such as 127.0.0.1"},
+		{{"echo-server", "-v", "-q"}, "--quiet and --verbose: choose one"},
+		{{"echo-server", "-m", "iterative", "-c"}, "-c: needs a value"},
+		{{"echo-server", "-mfork", "--print-port=1"}, "--print-port: takes no value"},
+		/* Control bytes in what is quoted are shown escaped: the line stays one line. */
+		{{"echo-server", "-b", "a\x1b[2Jb\nc"}, "--bind 'a\\x1b[2Jb\\x0ac': not an IP address or host name (a name is letters, digits, '-' and '.')"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char expected[256];
@@ -132,12 +138,20 @@ static void test_client_and_command_errors(void **state)
 	expect_usage_error((const char *[]){"echo-client", "127.0.0.1", NULL},
 			   "forknet: echo-client HOST PORT: got 1 argument, needs 2 "
 			   "(try 'forknet echo-client --help')\n");
-	expect_usage_error((const char *[]){"echo-client", "127.0.0.1", "http", NULL},
-			   "forknet: echo-client port 'http': not a port (1-65535) "
-			   "(try 'forknet echo-client --help')\n");
+	expect_usage_error((const char *[]){"echo-client", "127.0.0.1", "no-such-service", NULL},
+			   "forknet: echo-client port 'no-such-service': not a port (1-65535), nor a tcp "
+			   "service in /etc/services (try 'forknet echo-client --help')\n");
+	expect_usage_error((const char *[]){"echo-client", "127.0.0.1", "0", NULL},
+			   "forknet: echo-client port '0': not a port (1-65535), nor a tcp "
+			   "service in /etc/services (try 'forknet echo-client --help')\n");
 	expect_usage_error((const char *[]){"echo-client", "1.2.3", "7", NULL},
-			   "forknet: echo-client '1.2.3': not an IP address or host name "
+			   "forknet: echo-client '1.2.3': an IPv4 address must be a dotted quad of numbers 0-255, such as 127.0.0.1 "
 			   "(try 'forknet echo-client --help')\n");
+	expect_usage_error((const char *[]){"chat", "127.1", "9001", NULL},
+			   "forknet: chat '127.1': an IPv4 address must be a dotted quad of numbers 0-255, such as 127.0.0.1 "
+			   "(try 'forknet chat --help')\n");
+	expect_usage_error((const char *[]){"help", "echo-server", "extra", NULL},
+			   "forknet: help: 'extra': unexpected argument (try 'forknet help echo-server')\n");
 	expect_usage_error((const char *[]){"echo-client", "-t", "0", "127.0.0.1", "7", NULL},
 			   "forknet: echo-client --connect-timeout '0': out of range 1-3600 "
 			   "(try 'forknet echo-client --help')\n");

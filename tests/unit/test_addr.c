@@ -466,6 +466,24 @@ static void test_format_zone(void **state)
 		address = numeric("fe80::1%lo", 22);
 		check_format(&address, "[fe80::1%lo]:22");
 	}
+	/*
+	 * Outside link-local addresses a zone is shown by its number, even when
+	 * it names an interface: the resolver takes a name back only on
+	 * link-local ones, and what is shown must be usable as -b again.
+	 */
+	unsigned loopback = if_nametoindex("lo");
+	if (loopback != 0) {
+		char expected[64];
+		address = ipv6_over(0, "::1", 22, loopback, 0);
+		snprintf(expected, sizeof expected, "[::1%%%u]:22", loopback);
+		check_format(&address, expected);
+		char text[ADDRESS_TEXT_MAX];
+		addr_format(&address, text, sizeof text);
+		*strrchr(text, ':') = '\0';
+		struct address back;
+		assert_int_equal(addr_parse_numeric(text, 22, &back), 0);
+		assert_true(addr_equal(&back, &address));
+	}
 	/* A scope that names no interface is shown by its number. */
 	unsigned unused = 4000000000u;
 	char name[IF_NAMESIZE];

@@ -155,10 +155,11 @@ static void test_never_larger_than_the_request(void **state)
 	assert_int_equal(admission_stranger(&admission, &alice, 37, 38, at(50, 0)), ADMISSION_TOO_SHORT);
 	assert_int_equal(admission_stranger(&admission, &alice, 6, 38, at(50, 1)), ADMISSION_TOO_SHORT);
 	assert_int_equal(admission_stranger(&admission, &alice, 38, 38, at(50, 2)), ADMISSION_REPLY);
-	assert_int_equal(admission_proven(&admission, 23, 27, at(50, 3)), ADMISSION_TOO_SHORT);
-	assert_int_equal(admission_proven(&admission, 64, 27, at(50, 3)), ADMISSION_REPLY);
-	/* A proven address is not held to the address limit. */
-	assert_int_equal(admission_proven(&admission, 64, 27, at(50, 4)), ADMISSION_REPLY);
+	assert_int_equal(admission_proven(&admission, &alice, 23, 27, at(50, 3)), ADMISSION_TOO_SHORT);
+	/* Its "server full" may follow its challenge at once; a replayed token gets no more. */
+	assert_int_equal(admission_proven(&admission, &alice, 64, 27, at(50, 3)), ADMISSION_REPLY);
+	assert_int_equal(admission_proven(&admission, &alice, 64, 27, at(50, 4)), ADMISSION_ADDRESS_LIMIT);
+	assert_int_equal(admission_proven(&admission, &alice, 64, 27, at(51, 2)), ADMISSION_REPLY);
 	assert_int_equal(admission.verdicts[ADMISSION_TOO_SHORT], 3);
 	assert_int_equal(admission.verdicts[ADMISSION_REPLY], 3);
 }
@@ -400,6 +401,20 @@ static void test_config(void **state)
 	assert_string_equal(error, "--open: takes no value");
 	assert_int_equal(parse(&config, error, sizeof error, stray, NULL), CONFIG_ERROR);
 	assert_string_equal(error, "'x': unexpected argument");
+
+	/* A UDP service name is a port; -q with -v contradict; --print-port. */
+	char bootps[] = "bootps", quiet[] = "-q", verbose[] = "--verbose", print[] = "--print-port",
+	     tcp_only[] = "ssh-no-such", bind[] = "-b", short_ipv4[] = "127.1";
+	assert_int_equal(parse(&config, error, sizeof error, port, bootps, print, NULL), CONFIG_OK);
+	assert_int_equal(config.port, 67);
+	assert_true(config.print_port);
+	assert_int_equal(parse(&config, error, sizeof error, quiet, verbose, NULL), CONFIG_ERROR);
+	assert_string_equal(error, "--quiet and --verbose: choose one");
+	assert_int_equal(parse(&config, error, sizeof error, port, tcp_only, NULL), CONFIG_ERROR);
+	assert_string_equal(error, "--port 'ssh-no-such': not a port number, nor a udp service in /etc/services");
+	assert_int_equal(parse(&config, error, sizeof error, bind, short_ipv4, NULL), CONFIG_ERROR);
+	assert_string_equal(error, "--bind '127.1': an IPv4 address must be a dotted quad of numbers "
+				   "0-255, such as 127.0.0.1");
 }
 
 int main(void)

@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "server/config.h"
@@ -279,13 +280,56 @@ static void test_log_levels(void **state)
 	parse_ok(&config, &args);
 	assert_int_equal(config.log_level, LOG_LEVEL_DEBUG);
 
-	/* The last one wins. */
-	ARGS(&args, "-q", "-v");
-	parse_ok(&config, &args);
-	assert_int_equal(config.log_level, LOG_LEVEL_DEBUG);
-	ARGS(&args, "-vq");
+	/* Twice is once; both contradict each other, in any order or spelling. */
+	ARGS(&args, "-q", "--quiet");
 	parse_ok(&config, &args);
 	assert_int_equal(config.log_level, LOG_LEVEL_NOTICE);
+	ARGS(&args, "-q", "-v");
+	parse_fails(&args, "--quiet and --verbose: choose one");
+	ARGS(&args, "-vq");
+	parse_fails(&args, "--quiet and --verbose: choose one");
+	ARGS(&args, "--verbose", "-p", "0", "--quiet");
+	parse_fails(&args, "--quiet and --verbose: choose one");
+}
+
+/* Options the iterative model would ignore are refused with it, in either order. */
+static void test_options_the_model_ignores(void **state)
+{
+	struct server_config config;
+	struct arguments args;
+	(void)state;
+
+	ARGS(&args, "-m", "iterative", "-c", "5");
+	parse_fails(&args, "--max-children: the iterative model has no children (it is for the fork model)");
+	ARGS(&args, "--max-children=5", "--model=iterative");
+	parse_fails(&args, "--max-children: the iterative model has no children (it is for the fork model)");
+	ARGS(&args, "--grace", "1", "-m", "iterative");
+	parse_fails(&args, "--grace: the iterative model has no children (it is for the fork model)");
+	/* With the fork model, stated or not, they stand. */
+	ARGS(&args, "-m", "fork", "-c", "5", "--grace", "0");
+	parse_ok(&config, &args);
+	assert_int_equal(config.max_children, 5);
+	assert_int_equal(config.grace_seconds, 0);
+	ARGS(&args, "-m", "iterative");
+	parse_ok(&config, &args);
+	assert_int_equal(config.model, MODEL_ITERATIVE);
+}
+
+/* --print-port: off by default, on when asked. */
+static void test_print_port(void **state)
+{
+	struct server_config config;
+	struct arguments args;
+	(void)state;
+
+	ARGS(&args, "-p", "0");
+	parse_ok(&config, &args);
+	assert_false(config.print_port);
+	ARGS(&args, "--print-port", "-p", "0");
+	parse_ok(&config, &args);
+	assert_true(config.print_port);
+	ARGS(&args, "--print-port=yes");
+	parse_fails(&args, "--print-port: takes no value");
 }
 
 /* All of them together, short options bundled, options after other options' values. */
@@ -295,12 +339,12 @@ static void test_everything_at_once(void **state)
 	struct arguments args;
 	(void)state;
 
-	ARGS(&args, "-vb", "127.0.0.1", "--port=0", "-m", "iterative", "-c", "9", "--grace",
+	ARGS(&args, "-vb", "127.0.0.1", "--port=0", "-m", "fork", "-c", "9", "--grace",
 	     "1");
 	parse_ok(&config, &args);
 	assert_string_equal(config.bind, "127.0.0.1");
 	assert_int_equal(config.port, 0);
-	assert_int_equal(config.model, MODEL_ITERATIVE);
+	assert_int_equal(config.model, MODEL_FORK);
 	assert_int_equal(config.max_children, 9);
 	assert_int_equal(config.grace_seconds, 1);
 	assert_int_equal(config.log_level, LOG_LEVEL_DEBUG);
@@ -351,14 +395,37 @@ static void test_port_errors(void **state)
 	parse_fails(&args, "--port '70000': out of range 0-65535");
 	ARGS(&args, "--port=65536");
 	parse_fails(&args, "--port '65536': out of range 0-65535");
-	ARGS(&args, "--port", "http");
-	parse_fails(&args, "--port 'http': not a number");
+	ARGS(&args, "--port", "no-such-service");
+	parse_fails(&args, "--port 'no-such-service': not a port number, nor a tcp service in /etc/services");
 	ARGS(&args, "-p", "-1");
-	parse_fails(&args, "--port '-1': not a number");
+	parse_fails(&args, "--port '-1': not a port number, nor a tcp service in /etc/services");
 	ARGS(&args, "--port=");
-	parse_fails(&args, "--port '': not a number");
+	parse_fails(&args, "--port '': not a port number, nor a tcp service in /etc/services");
 	ARGS(&args, "-p", " 80");
-	parse_fails(&args, "--port ' 80': not a number");
+	parse_fails(&args, "--port ' 80': not a port number, nor a tcp service in /etc/services");
+	ARGS(&args, "-p", "80x");
+	parse_fails(&args, "--port '80x': not a port number, nor a tcp service in /etc/services");
+}
+
+/* A service name from /etc/services stands for its port, as every peer takes it. */
+static void test_port_service_names(void **state)
+{
+	struct server_config config;
+	struct arguments args;
+	(void)state;
+
+	ARGS(&args, "-p", "echo");
+	parse_ok(&config, &args);
+	assert_int_equal(config.port, 7);
+	ARGS(&args, "--port=http");
+	parse_ok(&config, &args);
+	assert_int_equal(config.port, 80);
+	ARGS(&args, "--port", "ssh");
+	parse_ok(&config, &args);
+	assert_int_equal(config.port, 22);
+	/* A UDP-only service is no TCP port. */
+	ARGS(&args, "-p", "bootps");
+	parse_fails(&args, "--port 'bootps': not a port number, nor a tcp service in /etc/services");
 }
 
 static void test_max_children_errors(void **state)
@@ -396,14 +463,22 @@ static void test_bind_errors(void **state)
 	struct arguments args;
 	(void)state;
 
-	ARGS(&args, "--bind", "300.1.2.3");
-	parse_fails(&args, "--bind '300.1.2.3': not an IP address or host name");
+	static const char dotted_quad[] =
+		"an IPv4 address must be a dotted quad of numbers 0-255, such as 127.0.0.1";
+	char expected[256];
+	static const char *const ipv4_spellings[] = {"300.1.2.3", "127.1", "0x7f000001", "127.0.0.01",
+						     "2130706433", "1.2.3.4.5"};
+	for (size_t i = 0; i < sizeof ipv4_spellings / sizeof ipv4_spellings[0]; i++) {
+		ARGS(&args, "--bind", ipv4_spellings[i]);
+		snprintf(expected, sizeof expected, "--bind '%s': %s", ipv4_spellings[i], dotted_quad);
+		parse_fails(&args, expected);
+	}
 	ARGS(&args, "-b", "a b");
-	parse_fails(&args, "--bind 'a b': not an IP address or host name");
+	parse_fails(&args, "--bind 'a b': not an IP address or host name (a name is letters, digits, '-' and '.')");
 	ARGS(&args, "--bind=");
-	parse_fails(&args, "--bind '': not an IP address or host name");
+	parse_fails(&args, "--bind '': empty: an IP address or host name is needed");
 	ARGS(&args, "-b", "[::1");
-	parse_fails(&args, "--bind '[::1': not an IP address or host name");
+	parse_fails(&args, "--bind '[::1': not an IPv6 address");
 }
 
 static void test_model_errors(void **state)
@@ -578,6 +653,9 @@ int main(void)
 		cmocka_unit_test(test_max_children),
 		cmocka_unit_test(test_grace),
 		cmocka_unit_test(test_log_levels),
+		cmocka_unit_test(test_options_the_model_ignores),
+		cmocka_unit_test(test_print_port),
+		cmocka_unit_test(test_port_service_names),
 		cmocka_unit_test(test_everything_at_once),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_help_text),
