@@ -425,6 +425,28 @@ char *harness_pipe_through(struct process *process, const void *input, size_t le
 	return output;
 }
 
+bool harness_read_line(int fd, char *buf, size_t size, int timeout_ms)
+{
+	struct timespec start = harness_now();
+	size_t length = 0;
+
+	while (length + 1 < size) {
+		long left = timeout_ms - harness_ms_since(start);
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return false;
+		ssize_t count = read(fd, buf + length, 1); /* a byte at a time: nothing past the line */
+		if (count <= 0)
+			return false;
+		if (buf[length] == '\n') {
+			buf[length] = '\0';
+			return true;
+		}
+		length++;
+	}
+	return false;
+}
+
 void harness_dump_log(const struct process *process, const char *title)
 {
 	char *log = harness_log(process);

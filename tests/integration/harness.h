@@ -101,6 +101,13 @@ bool harness_wait_exit(struct process *process, int timeout_ms);
 char *harness_pipe_through(struct process *process, const void *input, size_t length,
 			   bool keep_open, size_t *output_length, int timeout_ms);
 
+/*
+ * Reads one line (up to and without its newline) from FD into BUF (SIZE
+ * bytes, NUL-terminated) within the timeout; false on timeout, end of file
+ * or a line too long for BUF.
+ */
+bool harness_read_line(int fd, char *buf, size_t size, int timeout_ms);
+
 /* Prints the process's log to standard error (for a failing test's report). */
 void harness_dump_log(const struct process *process, const char *title);
 

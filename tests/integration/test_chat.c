@@ -1868,6 +1868,24 @@ static void test_client_notices_silent_server(void **state)
 	expect_running(server);
 }
 
+/* chat-server --print-port: the port on standard output, the one it listens on. */
+static void test_chat_print_port(void **state)
+{
+	(void)state;
+	static const struct spawn_options piped_out = {.stdout_pipe = true, .nproc_limit = -1};
+	struct process *server = harness_spawn(
+		(const char *[]){"chat-server", "-b", "127.0.0.1", "-p", "0", "--print-port", NULL},
+		&piped_out);
+	char line[32];
+	assert_true(harness_read_line(server->stdout_fd, line, sizeof line, T));
+	assert_true(harness_wait_listening(server, T));
+	assert_int_equal(strtoul(line, NULL, 10), server->port);
+	idle_timeout = 300; /* the default, as the welcome will say */
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 1);
+	expect_running(server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1908,6 +1926,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_join_under_a_flood, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_client_notices_killed_server, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_client_notices_silent_server, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_chat_print_port, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("chat", tests, NULL, NULL);
 }

@@ -575,6 +575,66 @@ static void test_closed_standard_descriptors(void **state)
 	stop_server(server);
 }
 
+/*
+ * --print-port: the port, and only the port, on standard output as soon as
+ * the server listens, for scripts that would otherwise race the log; the
+ * same port as the "listening on" line; and a standard output that cannot
+ * take it is an error, not a silent start.
+ */
+static void test_print_port(void **state)
+{
+	(void)state;
+	static const struct spawn_options piped = {.stdout_pipe = true, .nproc_limit = -1};
+	struct process *server = harness_spawn(
+		(const char *[]){"echo-server", "-b", "127.0.0.1", "-p", "0", "--print-port", NULL},
+		&piped);
+	char line[32];
+	assert_true(harness_read_line(server->stdout_fd, line, sizeof line, T));
+	char *end;
+	unsigned long port = strtoul(line, &end, 10);
+	assert_true(*end == '\0' && port > 0 && port < 65536);
+	assert_true(harness_wait_listening(server, T));
+	assert_int_equal(server->port, port);
+	int fd = harness_connect("127.0.0.1", (uint16_t)port);
+	assert_true(harness_echo_once(fd, "found it", T));
+	assert_true(harness_quiet_for(server->stdout_fd, 100)); /* nothing more on standard output */
+	stop_server(server);
+
+	static const struct spawn_options full = {.stdout_file = "/dev/full", .nproc_limit = -1};
+	struct process *failing = harness_spawn(
+		(const char *[]){"echo-server", "-b", "127.0.0.1", "-p", "0", "--print-port", NULL},
+		&full);
+	assert_true(harness_wait_exit(failing, T));
+	assert_true(WIFEXITED(failing->status));
+	assert_int_equal(WEXITSTATUS(failing->status), 74);
+	assert_true(harness_wait_log(failing,
+				     "forknet: write the port to standard output: No space left on device\n",
+				     1, 0));
+	assert_int_equal(harness_reap_orphans(), 0);
+}
+
+/* A saturated server says so at -q too: the limit is a warning (at most once a minute). */
+static void test_limit_shown_when_quiet(void **state)
+{
+	(void)state;
+	struct process *server =
+		harness_start_server((const char *[]){"-b", "127.0.0.1", "-p", "0", "-q", "-c", "1", NULL});
+	int first = harness_connect("127.0.0.1", server->port);
+	assert_true(harness_echo_once(first, "one", T));
+	int second = harness_connect("127.0.0.1", server->port);
+	assert_true(harness_send(second, "two", 3, T));
+	assert_true(harness_wait_log(server, " warning: limit of 1 child reached: new connections wait", 1, T));
+	harness_close(first);
+	char back[3];
+	assert_true(harness_receive(second, back, 3, T));
+	assert_memory_equal(back, "two", 3);
+	char *log = harness_log(server);
+	assert_int_equal(harness_count(log, " info: "), 0); /* -q: nothing at info */
+	assert_int_equal(harness_count(log, "limit of 1 child"), 1);
+	free(log);
+	stop_server(server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,6 +661,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_closed_standard_descriptors, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_c_to_the_process_group, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_iterative_ignores_other_signals, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_print_port, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_limit_shown_when_quiet, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("echo-server", tests, NULL, NULL);
 }
