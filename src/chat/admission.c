@@ -40,9 +40,12 @@ void admission_init_with_key(struct admission *admission,
 #define TAG_ADDRESS UINT64_MAX
 #define TAG_PREFIX (UINT64_MAX - 1)
 
+/* The most address_bytes writes: family, port, an IPv6 address, its scope, the extra word. */
+#define ADDRESS_BYTES_MAX (1 + 2 + 16 + sizeof(uint32_t) + 8)
+
 /*
  * The bytes that identify ADDRESS (family, port, address, scope), followed by
- * EXTRA (8 bytes), into OUT; returns their count. The whole sockaddr is not
+ * EXTRA (8 bytes), into OUT (ADDRESS_BYTES_MAX bytes); returns their count. The whole sockaddr is not
  * hashed: its padding is not part of the address. With PREFIX_ONLY, the port
  * is left out and the address cut to its /24 or /64. An IPv4 address that a
  * dual-stack socket shows as ::ffff:a.b.c.d counts as the IPv4 address it is,
@@ -64,6 +67,7 @@ static size_t address_bytes(const struct address *given, uint64_t extra, bool pr
 		size_t kept = prefix_only ? ADMISSION_IPV6_PREFIX_BITS / 8 : 16;
 		memcpy(out + length, &in6->sin6_addr, kept);
 		length += kept;
+		_Static_assert(sizeof in6->sin6_scope_id == sizeof(uint32_t), "a scope is 32 bits");
 		memcpy(out + length, &in6->sin6_scope_id, sizeof in6->sin6_scope_id);
 		length += sizeof in6->sin6_scope_id;
 	} else if (addr_family(&address) == AF_INET) {
@@ -86,7 +90,7 @@ static void token_for_period(const struct admission *admission, const struct add
 			     uint64_t period, char token[CHAT_TOKEN_LENGTH + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char bytes[64];
+	unsigned char bytes[ADDRESS_BYTES_MAX];
 	size_t length = address_bytes(address, period, false, bytes);
 	uint64_t hash = siphash24(admission->key, bytes, length);
 
@@ -117,6 +121,15 @@ bool admission_check(const struct admission *admission, const struct address *ad
 	/* A token made just before a period ended is still good in the next one. */
 	token_for_period(admission, address, period - 1, expected);
 	return memcmp(expected, token, CHAT_TOKEN_LENGTH) == 0;
+}
+
+/* The keyed hash that indexes ADDRESS (or, with PREFIX_ONLY, its /24 or /64) in a sketch. */
+static uint64_t sketch_key(const struct admission *admission, const struct address *address,
+			   bool prefix_only)
+{
+	unsigned char bytes[ADDRESS_BYTES_MAX];
+	size_t length = address_bytes(address, prefix_only ? TAG_PREFIX : TAG_ADDRESS, prefix_only, bytes);
+	return siphash24(admission->key, bytes, length);
 }
 
 /* The time of NOW in nanoseconds, the sketches' unit. */
@@ -191,7 +204,6 @@ enum admission_verdict admission_stranger(struct admission *admission,
 					  const struct address *address, size_t request,
 					  size_t reply, struct timespec when)
 {
-	unsigned char bytes[64];
 	int64_t now = nanoseconds(when);
 
 	if (reply > request)
@@ -206,7 +218,7 @@ enum admission_verdict admission_stranger(struct admission *admission,
 	 * address is charged only once answered, so that a flood of forged
 	 * one-time sources cannot fill the sketch.
 	 */
-	uint64_t hash = siphash24(admission->key, bytes, address_bytes(address, TAG_ADDRESS, false, bytes));
+	uint64_t hash = sketch_key(admission, address, false);
 	int64_t held = sketch_until(&admission->addresses, hash);
 	if (held > now) {
 		int64_t later = held + ADMISSION_ADDRESS_INTERVAL_NS;
@@ -217,7 +229,7 @@ enum admission_verdict admission_stranger(struct admission *admission,
 	}
 
 	/* Its prefix, then everyone: counted only when the reply goes. */
-	uint64_t prefix = siphash24(admission->key, bytes, address_bytes(address, TAG_PREFIX, true, bytes));
+	uint64_t prefix = sketch_key(admission, address, true);
 	int64_t prefix_until = sketch_until(&admission->prefixes, prefix);
 	if (!conforms(prefix_until, now, ADMISSION_PREFIX_TOLERANCE_NS))
 		return verdict(admission, ADMISSION_PREFIX_LIMIT);
@@ -232,7 +244,6 @@ enum admission_verdict admission_stranger(struct admission *admission,
 enum admission_verdict admission_proven(struct admission *admission, const struct address *address,
 					size_t request, size_t reply, struct timespec when)
 {
-	unsigned char bytes[64];
 	int64_t now = nanoseconds(when);
 
 	if (reply > request)
@@ -241,7 +252,7 @@ enum admission_verdict admission_proven(struct admission *admission, const struc
 	 * One interval of tolerance: the answer may follow the challenge at
 	 * once, but a replayed token gets no more than that once an interval.
 	 */
-	uint64_t hash = siphash24(admission->key, bytes, address_bytes(address, TAG_ADDRESS, false, bytes));
+	uint64_t hash = sketch_key(admission, address, false);
 	int64_t held = sketch_until(&admission->addresses, hash);
 	if (!conforms(held, now, ADMISSION_ADDRESS_INTERVAL_NS))
 		return verdict(admission, ADMISSION_ADDRESS_LIMIT);

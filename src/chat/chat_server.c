@@ -520,7 +520,8 @@ static void route_of(struct route *route, size_t socket, struct msghdr *header)
 	route->socket = socket;
 	route->control_length = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(header); c != NULL; c = CMSG_NXTHDR(header, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
 			struct in_pktinfo received, source = {0};
 			memcpy(&received, CMSG_DATA(c), sizeof received);
 			source.ipi_spec_dst = received.ipi_spec_dst; /* our address it came to */
@@ -528,7 +529,8 @@ static void route_of(struct route *route, size_t socket, struct msghdr *header)
 						   .cmsg_len = CMSG_LEN(sizeof source)};
 			memcpy(CMSG_DATA(answer), &source, sizeof source);
 			route->control_length = CMSG_SPACE(sizeof source);
-		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
 			/* Also for IPv4 on a dual-stack socket: the address comes v4-mapped. */
 			struct in6_pktinfo received, source = {0};
 			memcpy(&received, CMSG_DATA(c), sizeof received);
