@@ -71,6 +71,13 @@
 #define KEEPALIVE_MS 2000
 #define KEEPALIVE_MISSED 3
 #define REFUSED_RECHECK_MS 1000
+/*
+ * A challenge is answered at most this often (while joining, and once
+ * joined), so that whoever forges the server's address cannot make the
+ * client send its padded answers (64 bytes for 38) at the server's rate.
+ */
+#define JOIN_ANSWER_MS 250
+#define REJOIN_ANSWER_MS 1000
 /* After /quit, how long the receiver may take to show the replies still coming. */
 #define GOODBYE_MS 2000
 
@@ -143,7 +150,7 @@ static long jitter_ms(void)
 static int join(int sock, struct timespec deadline, unsigned long *idle_timeout, int *error)
 {
 	char token[CHAT_TOKEN_LENGTH + 1], request[CHAT_PADDED_LENGTH + 1];
-	struct timespec next_try = clock_now();
+	struct timespec next_try = clock_now(), next_answer = next_try;
 	long retry_ms = JOIN_RETRY_MS;
 
 	*error = 0;
@@ -177,6 +184,9 @@ static int join(int sock, struct timespec deadline, unsigned long *idle_timeout,
 			return EX_UNAVAILABLE;
 		}
 		if (chat_challenge_token(datagram, (size_t)length, token)) {
+			if (clock_ms_until(next_answer) > 0)
+				continue; /* answered one a moment ago */
+			next_answer = clock_after(clock_now(), JOIN_ANSWER_MS);
 			size_t answer = chat_format_join(token, request, sizeof request);
 			if (send_text(sock, request, answer) != 0) {
 				*error = errno;
@@ -342,6 +352,7 @@ static int receive(const struct receiver *r)
 			     .last_heard = now, .last_ping = now};
 	unsigned long ignored;
 	bool rejoining = false;
+	struct timespec next_answer = now;
 
 	for (;;) {
 		int wait;
@@ -392,6 +403,9 @@ static int receive(const struct receiver *r)
 		    memcmp(datagram, CHAT_PONG, sizeof CHAT_PONG - 1) == 0)
 			continue; /* the answer to a ping: it has done its job by arriving */
 		if (chat_challenge_token(datagram, (size_t)length, token)) {
+			if (clock_ms_until(next_answer) > 0)
+				continue; /* answered one a moment ago */
+			next_answer = clock_after(clock_now(), REJOIN_ANSWER_MS);
 			size_t answer = chat_format_join(token, request, sizeof request);
 			if (send_text(r->sock, request, answer) != 0 && errno != ECONNREFUSED)
 				return receiver_fails(EX_IOERR, "send to", r->server,

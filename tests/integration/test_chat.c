@@ -1886,6 +1886,45 @@ static void test_chat_print_port(void **state)
 	expect_running(server);
 }
 
+/*
+ * 1b. Challenges forged in the server's name, in a burst: the client answers
+ * one, not each (its answer is longer than a challenge), and stays.
+ */
+static void test_client_answers_a_burst_of_challenges_once(void **state)
+{
+	(void)state;
+	int fake = harness_udp_socket("127.0.0.1", 0);
+	uint16_t port = harness_local_port(fake);
+	struct process *client = start_client(port, NULL, NULL);
+	struct sockaddr_storage from;
+	socklen_t from_length;
+	char join[PADDED], answer[PADDED];
+	padded_text("/join", join);
+	padded_text("/join 0123456789abcdef", answer);
+
+	fake_expect(fake, join, PADDED, &from, &from_length, "the first /join");
+	for (int i = 0; i < 20; i++) /* while joining */
+		fake_send(fake, &from, from_length, "send \"/join 0123456789abcdef\" to join\n");
+	fake_expect(fake, answer, PADDED, &from, &from_length, "the answer");
+	fake_send(fake, &from, from_length, "* welcome, you are someone (1 member; idle timeout 300 s)\n");
+	for (int i = 0; i < 50; i++) /* and once joined */
+		fake_send(fake, &from, from_length, "send \"/join 0123456789abcdef\" to join\n");
+	fake_expect(fake, answer, PADDED, &from, &from_length, "the answer to the rejoin");
+	/* Nothing else within half a second: not one answer per challenge. */
+	struct pollfd pfd = {.fd = fake, .events = POLLIN};
+	struct timespec start = harness_now();
+	while (harness_ms_since(start) < 500) {
+		if (poll(&pfd, 1, 50) > 0) {
+			long length = recv(fake, datagram, sizeof datagram - 1, 0);
+			char ping[PADDED];
+			padded_text("/ping", ping);
+			if (length != PADDED || memcmp(datagram, ping, PADDED) != 0)
+				fail_msg("the client sent %ld more bytes after a burst of challenges", length);
+		}
+	}
+	assert_false(harness_wait_exit(client, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1923,6 +1962,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_ctrl_c, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_client_processes_die_together, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_client_sends_exact_bytes, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_answers_a_burst_of_challenges_once, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_join_under_a_flood, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_client_notices_killed_server, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_client_notices_silent_server, harness_setup, harness_teardown),
