@@ -81,7 +81,15 @@
 /* After /quit, how long the receiver may take to show the replies still coming. */
 #define GOODBYE_MS 2000
 
-static char datagram[CHAT_DATAGRAM_MAX + 1];
+/*
+ * Room for any datagram at all (a UDP payload is at most 65527 bytes, over
+ * IPv6), so that nothing is ever cut; recv is told MSG_TRUNC all the same.
+ */
+#define RECEIVE_MAX 65536
+/* The server's own bound on --idle-timeout; a welcome that claims more is taken as this. */
+#define IDLE_TIMEOUT_MAX 86400
+
+static char datagram[RECEIVE_MAX];
 
 static void usage(FILE *out)
 {
@@ -118,10 +126,20 @@ static int send_text(int sock, const char *text, size_t length)
 	return 0;
 }
 
+/*
+ * Receives one datagram on SOCK into `datagram`, without waiting. Returns its
+ * length, or -1 with errno set (EAGAIN: none there).
+ */
+static ssize_t receive_datagram(int sock)
+{
+	ssize_t length = recv(sock, datagram, sizeof datagram, MSG_DONTWAIT | MSG_TRUNC);
+	return length > (ssize_t)sizeof datagram ? (ssize_t)sizeof datagram : length;
+}
+
 /* Writes a received datagram to standard output, made harmless, ending with a newline. */
 static int show(const char *data, size_t length)
 {
-	static char escaped[TEXT_ESCAPE_SIZE(CHAT_DATAGRAM_MAX) + 1];
+	static char escaped[TEXT_ESCAPE_SIZE(RECEIVE_MAX) + 1];
 	size_t out = text_escape(data, length, escaped);
 
 	if (out == 0 || escaped[out - 1] != '\n')
@@ -176,7 +194,7 @@ static int join(int sock, struct timespec deadline, unsigned long *idle_timeout,
 		}
 		if (ready <= 0)
 			continue;
-		ssize_t length = recv(sock, datagram, CHAT_DATAGRAM_MAX, MSG_DONTWAIT);
+		ssize_t length = receive_datagram(sock);
 		if (length < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -347,8 +365,8 @@ static int receive(const struct receiver *r)
 	char token[CHAT_TOKEN_LENGTH + 1], request[CHAT_PADDED_LENGTH + 1];
 	struct timespec now = clock_now();
 	/* A third of the server's patience: two pings may be lost before it forgets us. */
-	struct liveness l = {.membership_ms = r->idle_timeout >= 3 ? (long)r->idle_timeout * 1000 / 3
-								    : 1000,
+	unsigned long idle = r->idle_timeout < IDLE_TIMEOUT_MAX ? r->idle_timeout : IDLE_TIMEOUT_MAX;
+	struct liveness l = {.membership_ms = idle >= 3 ? (long)idle * 1000 / 3 : 1000,
 			     .last_heard = now, .last_ping = now};
 	unsigned long ignored;
 	bool rejoining = false;
@@ -384,7 +402,7 @@ static int receive(const struct receiver *r)
 			return receiver_fails(EX_OSERR, "poll", r->server, strerror(errno));
 		if (ready <= 0)
 			continue;
-		ssize_t length = recv(r->sock, datagram, CHAT_DATAGRAM_MAX, MSG_DONTWAIT);
+		ssize_t length = receive_datagram(r->sock);
 		if (length < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -412,6 +430,12 @@ static int receive(const struct receiver *r)
 						      strerror(errno));
 			rejoining = true;
 			continue;
+		}
+		if (rejoining && length > 0 && datagram[0] == '!') {
+			/* Refused on the way back in (a full server, say): the reason, as said, and the end. */
+			(void)show(datagram, (size_t)length);
+			return receiver_fails(EX_UNAVAILABLE, "join", r->server,
+					      "refused by the server on joining again");
 		}
 		if (rejoining && chat_welcome_timeout(datagram, (size_t)length, &ignored)) {
 			rejoining = false;

@@ -257,8 +257,9 @@ static struct member *join(struct chat_server *cs, const struct route *route,
 	struct member *member = members_add(&cs->members, address, route, now);
 	if (member == NULL) {
 		char full[LINE_MAX_SIZE];
-		int length = snprintf(full, sizeof full, "! server full (%zu member%s)\n",
-				      cs->members.count, text_plural(cs->members.count));
+		int written = snprintf(full, sizeof full, "! server full (%zu member%s)\n",
+				       cs->members.count, text_plural(cs->members.count));
+		size_t length = written > 0 && (size_t)written < sizeof full ? (size_t)written : 0;
 		/*
 		 * A non-member is never sent more than it sent (admission.h). With
 		 * --open, where any datagram is welcomed at whatever length, that
@@ -266,10 +267,10 @@ static struct member *join(struct chat_server *cs, const struct route *route,
 		 */
 		size_t room = cs->config->open ? SIZE_MAX : request;
 		enum admission_verdict verdict =
-			proven ? admission_proven(&cs->admission, address, room, (size_t)length, now)
-			       : admission_stranger(&cs->admission, address, room, (size_t)length, now);
-		if (verdict == ADMISSION_REPLY)
-			send_one(cs, route, address, full, (size_t)length);
+			proven ? admission_proven(&cs->admission, address, room, length, now)
+			       : admission_stranger(&cs->admission, address, room, length, now);
+		if (verdict == ADMISSION_REPLY && length > 0)
+			send_one(cs, route, address, full, length);
 		/* Logged as often as answered: a replayed token must not fill the log. */
 		log_write(verdict == ADMISSION_REPLY ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
 			  "refused %s: server full (%zu member%s)%s",
@@ -690,8 +691,13 @@ static int start(struct chat_server *cs, const struct chat_config *config)
 	char error[256], address[ADDRESS_TEXT_MAX];
 
 	cs->config = config;
-	/* Room for the longest message and its line end, plus one byte to see MSG_TRUNC. */
-	cs->in_size = config->max_message + 2;
+	/*
+	 * Room for the longest message and its line end, plus one byte to see
+	 * MSG_TRUNC; and never less than a client's padded datagrams (its /join,
+	 * token and pings), which a small --max-message must not cut.
+	 */
+	cs->in_size = (config->max_message > CHAT_PADDED_LENGTH ? config->max_message
+								 : CHAT_PADDED_LENGTH) + 2;
 	cs->in_buffers = malloc(RECEIVE_BATCH * cs->in_size);
 	if (cs->in_buffers == NULL || members_init(&cs->members, config->max_clients) != 0) {
 		cli_error("memory for %lu members: %s", config->max_clients, strerror(errno));

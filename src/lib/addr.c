@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "number.h"
@@ -85,28 +86,40 @@ const char *addr_host_problem(const char *text)
 
 int addr_parse_service(const char *text, const char *protocol, uint16_t *port)
 {
-	if (text[0] >= '0' && text[0] <= '9') {
-		if (addr_parse_port(text, port) == 0)
-			return 0;
-		if (errno != ERANGE)
-			errno = ENOENT; /* "80x": neither a number nor a name */
-		return -1;
-	}
-	/* A service name (RFC 6335: letters, digits, '-'; the database has a few with '_' or '.'). */
 	size_t length = strlen(text);
+	if (length > 0 && strspn(text, "0123456789") == length)
+		return addr_parse_port(text, port); /* EINVAL cannot come back: digits only */
+	/*
+	 * A service name (RFC 6335: letters, digits and '-', at least one letter,
+	 * so "9pfs" is one; the database also has a few with '_' or '.').
+	 */
 	if (length == 0 || length > 63 ||
 	    strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != length) {
 		errno = ENOENT;
 		return -1;
 	}
 	struct servent entry, *found = NULL;
-	char buffer[1024];
-	if (getservbyname_r(text, protocol, &entry, buffer, sizeof buffer, &found) != 0 ||
-	    found == NULL) {
+	/* Room for an entry with all its aliases; a larger one is looked up once more with more. */
+	char small[1024], *buffer = small;
+	size_t size = sizeof small;
+	int result;
+	while ((result = getservbyname_r(text, protocol, &entry, buffer, size, &found)) == ERANGE &&
+	       size < 65536) {
+		if (buffer != small)
+			free(buffer);
+		size *= 4;
+		buffer = malloc(size);
+		if (buffer == NULL)
+			return -1; /* ENOMEM */
+	}
+	if (result == 0 && found != NULL)
+		*port = ntohs((uint16_t)found->s_port);
+	if (buffer != small)
+		free(buffer);
+	if (result != 0 || found == NULL) {
 		errno = ENOENT;
 		return -1;
 	}
-	*port = ntohs((uint16_t)found->s_port);
 	return 0;
 }
 

@@ -41,10 +41,11 @@ const char *addr_host_problem(const char *text);
 int addr_parse_port(const char *text, uint16_t *port);
 
 /*
- * Parses a port as a decimal number 0..65535 or as a service name of
- * PROTOCOL ("tcp", "udp") from the services database (/etc/services), as
- * "echo" for 7. Returns 0, or -1 with errno ERANGE (a number out of range)
- * or ENOENT (neither a number nor a known service). Looks up the database:
+ * Parses a port as a decimal number 0..65535 (digits only) or as a service
+ * name of PROTOCOL ("tcp", "udp") from the services database
+ * (/etc/services), as "echo" for 7. Returns 0, or -1 with errno ERANGE (a
+ * number out of range), ENOENT (neither a number nor a known service) or
+ * ENOMEM. Looks up the database:
  * not for signal handlers.
  */
 int addr_parse_service(const char *text, const char *protocol, uint16_t *port);

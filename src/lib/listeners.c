@@ -145,6 +145,10 @@ int listeners_write_port(const struct listeners *listeners, int fd)
 	}
 	/* Every socket has the same port (see listeners_open): the first says it. */
 	int length = snprintf(line, sizeof line, "%u\n", addr_port(&listeners->addresses[0]));
+	if (length <= 0 || (size_t)length >= sizeof line) {
+		errno = EOVERFLOW; /* cannot happen: a port has at most five digits */
+		return -1;
+	}
 	return io_write_all(fd, line, (size_t)length, -1);
 }
 

@@ -62,8 +62,10 @@ undo:
 	/* Leave things as they were: the signals set so far get their old actions back. */
 	{
 		int saved_errno = errno;
-		while (installed-- > 0)
+		while (installed-- > 0) {
 			(void)sigaction(signals[installed], &previous[installed], NULL); /* it worked a moment ago */
+			pending[signals[installed]] = 0; /* one that came meanwhile is not ours to report */
+		}
 		if (made_pipe) {
 			(void)close(pipe_fds[0]);
 			(void)close(pipe_fds[1]);

@@ -267,7 +267,7 @@ static void member_join(const struct member *member, size_t count)
 /* MEMBERS[0..COUNT) join in order; each earlier one hears of each later one. */
 static void join_all(const struct member *members, size_t count)
 {
-	char notice[128];
+	char notice[256];
 	for (size_t i = 0; i < count; i++) {
 		member_join(&members[i], i + 1);
 		snprintf(notice, sizeof notice, "* %s joined\n", members[i].label);
@@ -1925,6 +1925,56 @@ static void test_client_answers_a_burst_of_challenges_once(void **state)
 	assert_false(harness_wait_exit(client, 0));
 }
 
+/* A --max-message smaller than a padded datagram cuts no /join and no ping. */
+static void test_small_max_message_still_joins(void **state)
+{
+	(void)state;
+	struct process *server = start_chat_server("127.0.0.1", (const char *[]){"--max-message", "10", NULL});
+	struct member m = member_open("127.0.0.1", server);
+	member_join(&m, 1);
+	send_padded(&m, "/ping");
+	expect_text(&m, "* pong\n");
+	send_text(&m, "0123456789\n");
+	send_text(&m, "0123456789a\n");
+	expect_text(&m, "! message too long (limit 10 bytes)\n");
+	expect_nothing_more(&m, 1);
+	expect_running(server);
+}
+
+/*
+ * The server restarts full (another took the only place): the client, let
+ * back in no more, shows the refusal, says so and exits 69 instead of
+ * pinging for ever.
+ */
+static void test_client_refused_on_rejoin(void **state)
+{
+	(void)state;
+	struct process *server =
+		start_chat_server("127.0.0.1", (const char *[]){"--max-clients", "1", NULL});
+	uint16_t port = server->port;
+	struct process *client = start_client(port, NULL, NULL);
+	struct output out = {.length = 0};
+	output_wait(client, &out, "* welcome");
+	assert_int_equal(kill(server->pid, SIGKILL), 0);
+	assert_true(harness_wait_exit(server, T));
+	char port_text[16];
+	snprintf(port_text, sizeof port_text, "%u", port);
+	struct process *again = harness_start_command(
+		"chat-server", (const char *[]){"-b", "127.0.0.1", "-p", port_text, "--max-clients", "1", NULL});
+	struct member m = member_open("127.0.0.1", again);
+	member_join(&m, 1);
+	expect_exit(client, 69);
+	output_wait(client, &out, "! server full (1 member)\n");
+	char expected[128];
+	snprintf(expected, sizeof expected,
+		 "forknet: join 127.0.0.1:%u: refused by the server on joining again\n", port);
+	char *log = harness_log(client);
+	if (strstr(log, expected) == NULL)
+		fail_msg("client log: \"%s\"", log);
+	free(log);
+	expect_running(again);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1967,6 +2017,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_notices_killed_server, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_client_notices_silent_server, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_chat_print_port, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_small_max_message_still_joins, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_client_refused_on_rejoin, harness_setup, harness_teardown),
 	};
 	return cmocka_run_group_tests_name("chat", tests, NULL, NULL);
 }
