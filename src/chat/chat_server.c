@@ -8,12 +8,15 @@
  * members in batches (sendmmsg), one system call for many members.
  *
  * Signals: SIGTERM or SIGINT makes it tell every member that it is going
- * away and exit 0.
+ * away and exit 0. SIGPIPE is ignored (a closed --print-port reader).
  *
- * Safety: a stranger's datagram gets at most a challenge (admission.h), so a
- * forged source address cannot make the server relay anything; a member over
- * its --rate has the excess dropped; a datagram over --max-message is
- * refused. The member list never grows past --max-clients.
+ * Safety: a stranger's datagram gets at most a challenge, never longer than
+ * itself and within per-address, per-network and overall budgets
+ * (admission.h, which decides; this file only sends), so a forged source
+ * address can neither make the server relay anything nor turn it into an
+ * amplifier; a member over its --rate has the excess dropped; a datagram
+ * over --max-message is refused. The member list never grows past
+ * --max-clients, and the admission state is fixed in size.
  */
 #include <errno.h>
 #include <poll.h>
