@@ -45,6 +45,7 @@
 #include "../lib/process.h"
 #include "../lib/sig.h"
 #include "../lib/text.h"
+#include "config.h"
 #include "protocol.h"
 
 #define COMMAND "chat"
@@ -86,8 +87,6 @@
  * IPv6), so that nothing is ever cut; recv is told MSG_TRUNC all the same.
  */
 #define RECEIVE_MAX 65536
-/* The server's own bound on --idle-timeout; a welcome that claims more is taken as this. */
-#define IDLE_TIMEOUT_MAX 86400
 
 static char datagram[RECEIVE_MAX];
 
@@ -366,7 +365,9 @@ static int receive(const struct receiver *r)
 	char token[CHAT_TOKEN_LENGTH + 1], request[CHAT_PADDED_LENGTH + 1];
 	struct timespec now = clock_now();
 	/* A third of the server's patience: two pings may be lost before it forgets us. */
-	unsigned long idle = r->idle_timeout < IDLE_TIMEOUT_MAX ? r->idle_timeout : IDLE_TIMEOUT_MAX;
+	/* A welcome that claims more than the server's own bound on --idle-timeout is taken as that. */
+	unsigned long idle = r->idle_timeout < CHAT_IDLE_TIMEOUT_LIMIT ? r->idle_timeout
+									: CHAT_IDLE_TIMEOUT_LIMIT;
 	struct liveness l = {.membership_ms = idle >= 3 ? (long)idle * 1000 / 3 : 1000,
 			     .last_heard = now, .last_ping = now};
 	unsigned long ignored;

@@ -87,8 +87,8 @@ enum config_result chat_config_parse(struct chat_config *config, int argc, char 
 				return CONFIG_ERROR;
 			break;
 		case OPTION_IDLE_TIMEOUT:
-			if (options_number(name, optarg, 1, 86400, &config->idle_timeout,
-					   error, size) != 0)
+			if (options_number(name, optarg, 1, CHAT_IDLE_TIMEOUT_LIMIT,
+					   &config->idle_timeout, error, size) != 0)
 				return CONFIG_ERROR;
 			break;
 		case OPTION_MAX_MESSAGE:
@@ -97,7 +97,7 @@ enum config_result chat_config_parse(struct chat_config *config, int argc, char 
 				return CONFIG_ERROR;
 			break;
 		case OPTION_RATE:
-			if (options_number(name, optarg, 0, 1000000, &config->rate, error,
+			if (options_number(name, optarg, 0, CHAT_RATE_LIMIT, &config->rate, error,
 					   size) != 0)
 				return CONFIG_ERROR;
 			break;

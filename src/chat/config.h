@@ -16,10 +16,12 @@
 #define CHAT_DEFAULT_MAX_CLIENTS 64
 #define CHAT_MAX_CLIENTS_LIMIT 65536
 #define CHAT_DEFAULT_IDLE_TIMEOUT 300
+#define CHAT_IDLE_TIMEOUT_LIMIT 86400 /* a day */
 #define CHAT_DEFAULT_MAX_MESSAGE 4096
 /* Room is kept in a datagram for the longest prefix ("[IPv6%zone]:port>> ") and a newline. */
 #define CHAT_MAX_MESSAGE_LIMIT 65000
 #define CHAT_DEFAULT_RATE 20
+#define CHAT_RATE_LIMIT 1000000
 
 struct chat_config {
 	const char *bind; /* NULL: all addresses, IPv6 and IPv4 */
