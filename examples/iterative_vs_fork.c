@@ -143,7 +143,11 @@ int main(int argc, char **argv)
 				"(0-65535; try 'iterative_vs_fork --help')\n");
 		return EX_USAGE;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, so logs of parent and children do not mix */
+	/* Line by line, so that the logs of the parent and its children do not mix. */
+	if (setvbuf(stdout, NULL, _IOLBF, 0) != 0) {
+		fprintf(stderr, "iterative_vs_fork: setvbuf: cannot buffer by line\n");
+		return EX_OSERR;
+	}
 	mode = argv[1];
 	bool forking = strcmp(mode, "fork") == 0;
 
