@@ -429,6 +429,16 @@ static void expect_log(const struct process *process, const char *expected)
 	free(log);
 }
 
+/* CLIENT exits 69 saying, in its one line, that the server at PORT is gone; no process is left. */
+static void expect_server_gone(struct process *client, uint16_t port)
+{
+	char expected[96];
+	expect_exit(client, 69);
+	snprintf(expected, sizeof expected, "forknet: connection to 127.0.0.1:%u: the server is gone\n",
+		 port);
+	expect_log(client, expected);
+}
+
 /* The server is still running and has logged no error. */
 static void expect_running(struct process *server)
 {
@@ -1431,11 +1441,7 @@ static void test_client_server_dies(void **state)
 		for (int i = 0; i < 20 && !harness_wait_exit(client, 10); i++)
 			if (write(client->stdin_fd, "anyone?\n", 8) != 8)
 				break;
-		expect_exit(client, 69);
-		char expected[96];
-		snprintf(expected, sizeof expected,
-			 "forknet: connection to 127.0.0.1:%u: the server is gone\n", server->port);
-		expect_log(client, expected);
+		expect_server_gone(client, server->port);
 	}
 }
 
@@ -1827,15 +1833,11 @@ static void test_client_notices_killed_server(void **state)
 		assert_true(harness_wait_exit(server, T));
 		struct timespec killed = harness_now();
 		/* Input stays open and silent: only the client's own pings can find out. */
-		expect_exit(client, 69);
+		expect_server_gone(client, server->port);
 		long took = harness_ms_since(killed);
 		printf("idle timeout %s: the client noticed in %ld ms\n",
 		       timeouts[t] != NULL ? timeouts[t] : "300", took);
 		assert_true(took < 10000);
-		char expected[128];
-		snprintf(expected, sizeof expected,
-			 "forknet: connection to 127.0.0.1:%u: the server is gone\n", server->port);
-		expect_log(client, expected);
 	}
 }
 
