@@ -116,9 +116,9 @@ build-fuzz/libforknet.a: $(FUZZ_OBJECTS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libforknet.a
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/check.h build-fuzz/libforknet.a
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libforknet.a
 
 # The chat relay benchmark: forknet chat-server against ncat --broker --chat,
 # M = 10 and 100 (bench/chat-bench.sh; results in bench/).

@@ -66,18 +66,10 @@
 #include <sys/socket.h>
 
 #include "lib/addr.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Stops the run on a broken invariant, naming it. */
-#define CHECK(condition)                                                              \
-	do {                                                                          \
-		if (!(condition)) {                                                   \
-			fprintf(stderr, "fuzz_addr: %s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #condition);                      \
-			abort();                                                      \
-		}                                                                     \
-	} while (0)
 
 /* At most this many strings are taken from one input. */
 #define STRINGS_MAX 8

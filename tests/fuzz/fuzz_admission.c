@@ -45,17 +45,10 @@
 #include "chat/admission.c"
 
 #include "chat/protocol.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(condition)                                                                  \
-	do {                                                                              \
-		if (!(condition)) {                                                       \
-			fprintf(stderr, "fuzz_admission: %s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #condition);                          \
-			abort();                                                          \
-		}                                                                         \
-	} while (0)
 
 /* The input, read a byte at a time; zeros once it is used up. */
 struct input {

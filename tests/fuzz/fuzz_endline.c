@@ -38,18 +38,10 @@
 #include <string.h>
 
 #include "client/endline.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Stops the run on a broken invariant, naming it. */
-#define CHECK(condition)                                                                 \
-	do {                                                                             \
-		if (!(condition)) {                                                      \
-			fprintf(stderr, "fuzz_endline: %s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #condition);                         \
-			abort();                                                         \
-		}                                                                        \
-	} while (0)
 
 #define CHUNK_SIZES_MAX 7
 

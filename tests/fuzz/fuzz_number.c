@@ -38,18 +38,10 @@
 
 #include "lib/number.h"
 #include "lib/options.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Stops the run on a broken invariant, naming it. */
-#define CHECK(condition)                                                                \
-	do {                                                                            \
-		if (!(condition)) {                                                     \
-			fprintf(stderr, "fuzz_number: %s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #condition);                        \
-			abort();                                                        \
-		}                                                                       \
-	} while (0)
 
 /* What number_parse leaves in place when it fails; any value the parser never makes up. */
 #define UNTOUCHED 0x5a5a5a5aUL

@@ -48,18 +48,10 @@
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "server/config.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Stops the run on a broken invariant, naming it. */
-#define CHECK(condition)                                                                 \
-	do {                                                                             \
-		if (!(condition)) {                                                      \
-			fprintf(stderr, "fuzz_options: %s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #condition);                         \
-			abort();                                                         \
-		}                                                                        \
-	} while (0)
 
 /* Words after the command name. */
 #define WORDS_MAX 16

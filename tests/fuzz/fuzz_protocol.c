@@ -36,18 +36,10 @@
 
 #include "chat/protocol.h"
 #include "lib/text.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Stops the run on a broken invariant, naming it. */
-#define CHECK(condition)                                                                  \
-	do {                                                                              \
-		if (!(condition)) {                                                       \
-			fprintf(stderr, "fuzz_protocol: %s:%d: invariant broken: %s\n", \
-				__FILE__, __LINE__, #condition);                          \
-			abort();                                                          \
-		}                                                                         \
-	} while (0)
 
 /* A global buffer: AddressSanitizer puts a red zone after it, too. */
 static char relay[CHAT_DATAGRAM_MAX];

@@ -14,17 +14,10 @@
 #include <string.h>
 
 #include "shell/words.h"
+#include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(condition)                                                                  \
-	do {                                                                              \
-		if (!(condition)) {                                                       \
-			fprintf(stderr, "fuzz_words: %s:%d: invariant broken: %s\n",      \
-				__FILE__, __LINE__, #condition);                          \
-			abort();                                                          \
-		}                                                                         \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
