@@ -89,6 +89,22 @@ static struct process *start_chat_server(const char *host, const char *const *ex
 	return harness_start_command("chat-server", args);
 }
 
+/*
+ * Kills SERVER (SIGKILL: it forgets every member) and starts a new one on
+ * 127.0.0.1 at the same port, with --max-clients MAX_CLIENTS unless NULL.
+ */
+static struct process *restart_chat_server(struct process *server, const char *max_clients)
+{
+	char port[16];
+	snprintf(port, sizeof port, "%u", server->port);
+	assert_int_equal(kill(server->pid, SIGKILL), 0);
+	assert_true(harness_wait_exit(server, T));
+	const char *args[] = {"-b", "127.0.0.1", "-p", port, "--max-clients", max_clients, NULL};
+	if (max_clients == NULL)
+		args[4] = NULL;
+	return harness_start_command("chat-server", args);
+}
+
 /* Starts `forknet chat [-n NAME] [EXTRA] 127.0.0.1 PORT` with its input and output piped. */
 static struct process *start_client(uint16_t port, const char *name, const char *extra)
 {
@@ -1489,13 +1505,7 @@ static void test_client_rejoins_after_restart(void **state)
 	struct process *client = start_client(port, "alice", NULL);
 	struct output out = {.length = 0};
 	output_wait(client, &out, "* you are now alice\n");
-	assert_int_equal(kill(server->pid, SIGKILL), 0);
-	assert_true(harness_wait_exit(server, T));
-
-	char port_text[16];
-	snprintf(port_text, sizeof port_text, "%u", port);
-	struct process *again = harness_start_command(
-		"chat-server", (const char *[]){"-b", "127.0.0.1", "-p", port_text, NULL});
+	struct process *again = restart_chat_server(server, NULL);
 	struct member m = member_open("127.0.0.1", again);
 	member_join(&m, 1);
 	/* The first line after the restart is met with a challenge, and lost. */
@@ -1957,12 +1967,7 @@ static void test_client_refused_on_rejoin(void **state)
 	struct process *client = start_client(port, NULL, NULL);
 	struct output out = {.length = 0};
 	output_wait(client, &out, "* welcome");
-	assert_int_equal(kill(server->pid, SIGKILL), 0);
-	assert_true(harness_wait_exit(server, T));
-	char port_text[16];
-	snprintf(port_text, sizeof port_text, "%u", port);
-	struct process *again = harness_start_command(
-		"chat-server", (const char *[]){"-b", "127.0.0.1", "-p", port_text, "--max-clients", "1", NULL});
+	struct process *again = restart_chat_server(server, "1");
 	struct member m = member_open("127.0.0.1", again);
 	member_join(&m, 1);
 	expect_exit(client, 69);
