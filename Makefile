@@ -6,6 +6,7 @@
 #   make examples             build the process labs (examples/*.c) into build/examples/
 #   make test SANITIZE=1      the same tests, built with ASan and UBSan (in build-san/)
 #   make fuzz                 run each fuzz target for FUZZ_SECONDS (default 60), with clang
+#   make bench                every forknet TCP server model against the peers (bench/echo-bench.sh)
 #   make bench-chat           the chat relay benchmark against ncat (bench/chat-bench.sh)
 #   make bench-shell          the cost of one command in forknet shell, dash and bash
 #   make install PREFIX=/usr/local DESTDIR=
@@ -44,7 +45,7 @@ TESTS := $(UNIT_TESTS) $(INTEGRATION_TESTS)
 # The labs: one program per file, each standing alone (no library), for students to read.
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all run test tests examples fuzz bench-chat bench-shell install clean
+.PHONY: all run test tests examples fuzz bench bench-chat bench-shell install clean
 .DELETE_ON_ERROR:
 # Keep the objects of test programs (make would delete them as intermediates).
 .SECONDARY:
@@ -120,9 +121,24 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/check.h build-fuzz/libforknet.
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libforknet.a
 
+# The echo-server table: every forknet model and the peers, loaded by
+# forknet bench in one run; results and plots in BENCH_OUT (never over the
+# committed copies in bench/results/; see bench/README.md).
+BENCH_OUT ?= $(BUILD)/bench-results
+
+bench:
+	@tests/install-deps bench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/yardstick
+	bench/echo-bench.sh $(BUILD) $(BENCH_OUT)
+
+# The yardstick: a minimal epoll echo server, one file, nothing of forknet's.
+$(BUILD)/bench/yardstick: bench/yardstick.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -o $@ $< $(ALL_LDFLAGS)
+
 # The chat relay benchmark: forknet chat-server against ncat --broker --chat,
 # M = 10 and 100 (bench/chat-bench.sh; results in bench/).
-BENCH_OBJECTS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
+CHAT_BENCH_OBJECTS := $(patsubst %.c,$(BUILD)/%.o,bench/chat_bench.c bench/bench_relay.c bench/bench_stats.c)
 
 bench-chat:
 	@tests/install-deps bench
@@ -133,7 +149,7 @@ bench-chat:
 bench-shell: all
 	bench/shell-bench.sh $(BUILD)
 
-$(BUILD)/bench/chat_bench: $(BENCH_OBJECTS)
+$(BUILD)/bench/chat_bench: $(CHAT_BENCH_OBJECTS)
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ -lm
 
 install: $(BUILD)/forknet
