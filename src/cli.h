@@ -16,6 +16,7 @@ int echo_client_main(int argc, char **argv);
 int chat_server_main(int argc, char **argv);
 int chat_client_main(int argc, char **argv);
 int shell_main(int argc, char **argv);
+int bench_main(int argc, char **argv);
 
 /* Prints "forknet: FORMAT..." and a newline on standard error. */
 void cli_error(const char *format, ...) __attribute__((format(printf, 1, 2)));

@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{"echo-client", echo_client_main, "echo client with input and output in two processes"},
 	{"chat-server", chat_server_main, "UDP chat server that relays each message to the others"},
 	{"chat", chat_client_main, "chat client: typing and receiving in two processes"},
+	{"bench", bench_main, "load generator for echo servers on this machine, with a checked echo"},
 	{"shell", shell_main, "a small shell: fork, exec, wait, and signals done right"},
 };
 

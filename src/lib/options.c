@@ -62,6 +62,19 @@ int options_number(const char *name, const char *text, unsigned long min, unsign
 	return -1;
 }
 
+int options_seconds(const char *name, const char *text, unsigned long min_ms,
+		    unsigned long max_ms, unsigned long *milliseconds, char *error, size_t size)
+{
+	if (number_parse_seconds(text, min_ms, max_ms, milliseconds) == 0)
+		return 0;
+	if (errno == ERANGE)
+		snprintf(error, size, "--%s '%s': out of range %g-%g seconds, in steps of 0.001", name,
+			 text, (double)min_ms / 1000, (double)max_ms / 1000);
+	else
+		snprintf(error, size, "--%s '%s': not a number of seconds", name, text);
+	return -1;
+}
+
 const char *options_name(const struct option *long_options, int value)
 {
 	for (const struct option *o = long_options; o->name != NULL; o++)

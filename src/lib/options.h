@@ -33,6 +33,13 @@ int options_number(const char *name, const char *text, unsigned long min, unsign
 		   unsigned long *value, char *error, size_t size);
 
 /*
+ * Parses TEXT, the value of --NAME, as seconds with up to three decimals
+ * into milliseconds in MIN_MS..MAX_MS (number_parse_seconds). Returns 0, or
+ * -1 with ERROR saying why: "--time '1.5x': not a number of seconds".
+ */
+int options_seconds(const char *name, const char *text, unsigned long min_ms,
+		    unsigned long max_ms, unsigned long *milliseconds, char *error, size_t size);
+/*
  * Checks TEXT, the value of --NAME, as a host argument. Returns 0, or -1 with
  * ERROR saying why: "--bind '127.1': an IPv4 address must be a dotted quad ...".
  */
