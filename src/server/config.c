@@ -30,8 +30,8 @@ const char server_config_options_help[] =
 	"                           default: all addresses, IPv6 and IPv4\n"
 	"  -p, --port PORT          listen on PORT, a number or a name from\n"
 	"                           /etc/services (0: any free port)\n"
-	"  -m, --model MODEL        fork: a child per connection (default);\n"
-	"                           iterative: one connection at a time\n"
+	"  -m, --model MODEL        how connections are served (default fork);\n"
+	"                           -m help lists the models\n"
 	"  -c, --max-children N     at most N children at once (default 256)\n"
 	"      --grace SECS         on stop, give children SECS to end (default 5)\n"
 	"      --print-port         once listening, write the port on standard output\n"
@@ -39,12 +39,27 @@ const char server_config_options_help[] =
 	"  -v, --verbose            log details too\n"
 	"  -h, --help               show this help\n";
 
+/* "--model 'NAME': not a model (fork, iterative)", the list from the model table. */
+static void model_not_found(const char *name, char *error, size_t size)
+{
+	char names[256] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < server_model_count && used < sizeof names; i++) {
+		int count = snprintf(names + used, sizeof names - used, "%s%s", i > 0 ? ", " : "",
+				     server_models[i].name);
+		if (count < 0)
+			break;
+		used += (size_t)count; /* may pass the end: the loop then stops, the text cut short */
+	}
+	snprintf(error, size, "--model '%s': not a model (%s)", name, names);
+}
+
 void server_config_defaults(struct server_config *config, uint16_t default_port)
 {
 	memset(config, 0, sizeof *config);
 	config->bind = NULL;
 	config->port = default_port;
-	config->model = MODEL_FORK;
+	config->model = SERVER_DEFAULT_MODEL;
 	config->max_children = SERVER_DEFAULT_MAX_CHILDREN;
 	config->grace_seconds = SERVER_DEFAULT_GRACE;
 	config->log_level = LOG_LEVEL_INFO;
@@ -75,13 +90,13 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 				return CONFIG_ERROR;
 			break;
 		case 'm':
-			if (strcmp(optarg, "fork") == 0) {
-				config->model = MODEL_FORK;
-			} else if (strcmp(optarg, "iterative") == 0) {
-				config->model = MODEL_ITERATIVE;
-			} else {
-				snprintf(error, size, "--model '%s': not a model (fork, iterative)",
-					 optarg);
+			if (strcmp(optarg, "help") == 0) {
+				config->list_models = true;
+				break;
+			}
+			config->model = server_model_find(optarg);
+			if (config->model == NULL) {
+				model_not_found(optarg, error, size);
 				return CONFIG_ERROR;
 			}
 			break;
@@ -120,10 +135,10 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 	}
 	if (options_log_level(quiet, verbose, &config->log_level, error, size) != 0)
 		return CONFIG_ERROR;
-	/* The iterative model has no children: a limit on them, or a grace period, would be ignored. */
-	if (config->model == MODEL_ITERATIVE && (children_given || grace_given)) {
-		snprintf(error, size, "%s: the iterative model has no children (it is for the fork model)",
-			 children_given ? "--max-children" : "--grace");
+	/* A model without children would ignore a limit on them, or a grace period. */
+	if (!config->model->has_children && (children_given || grace_given)) {
+		snprintf(error, size, "%s: the %s model has no children (it is for the fork model)",
+			 children_given ? "--max-children" : "--grace", config->model->name);
 		return CONFIG_ERROR;
 	}
 	return CONFIG_OK;

@@ -12,20 +12,17 @@
 #include <stdint.h>
 
 #include "../lib/log.h"
-
-enum server_model {
-	MODEL_FORK,      /* a child process per connection */
-	MODEL_ITERATIVE, /* the server process serves one connection at a time */
-};
+#include "models.h"
 
 struct server_config {
 	const char *bind;   /* host or address to listen on; NULL: all, IPv6 and IPv4 */
 	uint16_t port;      /* 0: the system picks a free one */
-	enum server_model model;
+	const struct server_model *model;
 	unsigned long max_children;  /* hard cap on live children (fork model) */
 	unsigned long grace_seconds; /* on stop, how long children get before SIGKILL */
 	enum log_level log_level;
 	bool print_port;             /* once listening, write the port on standard output */
+	bool list_models;            /* -m help: print the models instead of serving */
 };
 
 #define SERVER_DEFAULT_MAX_CHILDREN 256

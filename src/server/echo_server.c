@@ -36,10 +36,16 @@ int echo_server_main(int argc, char **argv)
 	case CONFIG_HELP:
 		usage(stdout);
 		return EX_OK;
+
 	case CONFIG_ERROR:
 		return cli_usage_error("echo-server", error);
 	case CONFIG_OK:
 		break;
+	}
+	if (config.list_models) {
+		for (size_t i = 0; i < server_model_count; i++)
+			printf("%-10s %s\n", server_models[i].name, server_models[i].summary);
+		return EX_OK;
 	}
 	return server_run(&config, &echo_service);
 }

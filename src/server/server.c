@@ -22,20 +22,15 @@
 /* While resource errors repeat, at most one line about them per this many seconds. */
 #define PAUSE_LOG_SECONDS 60
 
-static const char *const model_names[] = {
-	[MODEL_FORK] = "fork",
-	[MODEL_ITERATIVE] = "iterative",
-};
-
 int server_run(const struct server_config *config, const struct service *service)
 {
 	/*
-	 * The iterative model has no children, so it leaves SIGCHLD alone: it
+	 * A model without children (iterative) leaves SIGCHLD alone: it
 	 * cancels the connection it serves when the signal descriptor wakes, and
 	 * only a stop signal may do that.
 	 */
 	static const int caught[] = {SIGTERM, SIGINT, SIGCHLD};
-	int caught_count = config->model == MODEL_FORK ? 3 : 2;
+	int caught_count = config->model->has_children ? 3 : 2;
 	struct server server = {.config = config, .service = service};
 	char error[256];
 	int status;
@@ -58,14 +53,14 @@ int server_run(const struct server_config *config, const struct service *service
 		return status;
 	}
 	char limits[64] = "";
-	if (config->model == MODEL_FORK)
+	if (config->model->has_children)
 		snprintf(limits, sizeof limits, ", at most %lu %s", config->max_children,
 			 text_noun(config->max_children, "child", "children"));
 	for (size_t i = 0; i < server.listeners.count; i++) {
 		char address[ADDRESS_TEXT_MAX];
 		log_notice("listening on %s (%s service, %s model%s)",
 			   addr_format(&server.listeners.addresses[i], address, sizeof address),
-			   service->name, model_names[config->model], limits);
+			   service->name, config->model->name, limits);
 	}
 
 	if (config->print_port && listeners_write_port(&server.listeners, STDOUT_FILENO) != 0) {
@@ -75,7 +70,7 @@ int server_run(const struct server_config *config, const struct service *service
 		return EX_IOERR;
 	}
 
-	status = config->model == MODEL_FORK ? model_fork_run(&server) : model_iterative_run(&server);
+	status = config->model->run(&server);
 	server_close_listeners(&server);
 	if (sig_reset() != 0)
 		log_warning("resetting signals: %s", strerror(errno));

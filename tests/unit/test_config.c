@@ -98,7 +98,7 @@ static void test_defaults(void **state)
 	server_config_defaults(&config, DEFAULT_PORT);
 	assert_null(config.bind);
 	assert_int_equal(config.port, DEFAULT_PORT);
-	assert_int_equal(config.model, MODEL_FORK);
+	assert_string_equal(config.model->name, "fork");
 	assert_int_equal(config.max_children, 256);
 	assert_int_equal(config.max_children, SERVER_DEFAULT_MAX_CHILDREN);
 	assert_int_equal(config.grace_seconds, 5);
@@ -122,7 +122,7 @@ static void test_no_options(void **state)
 	assert_int_equal(parse(&config, &args, error, sizeof error), CONFIG_OK);
 	assert_null(config.bind);
 	assert_int_equal(config.port, DEFAULT_PORT);
-	assert_int_equal(config.model, MODEL_FORK);
+	assert_string_equal(config.model->name, "fork");
 	assert_int_equal(config.max_children, 256);
 	assert_int_equal(config.grace_seconds, 5);
 	assert_int_equal(config.log_level, LOG_LEVEL_INFO);
@@ -158,7 +158,7 @@ static void test_bind(void **state)
 
 	/* Nothing else changes. */
 	assert_int_equal(config.port, DEFAULT_PORT);
-	assert_int_equal(config.model, MODEL_FORK);
+	assert_string_equal(config.model->name, "fork");
 }
 
 static void test_port(void **state)
@@ -197,23 +197,23 @@ static void test_model(void **state)
 
 	ARGS(&args, "--model", "iterative");
 	parse_ok(&config, &args);
-	assert_int_equal(config.model, MODEL_ITERATIVE);
+	assert_string_equal(config.model->name, "iterative");
 
 	ARGS(&args, "-m", "iterative");
 	parse_ok(&config, &args);
-	assert_int_equal(config.model, MODEL_ITERATIVE);
+	assert_string_equal(config.model->name, "iterative");
 
 	ARGS(&args, "--model=fork");
 	parse_ok(&config, &args);
-	assert_int_equal(config.model, MODEL_FORK);
+	assert_string_equal(config.model->name, "fork");
 
 	/* The last one given wins. */
 	ARGS(&args, "-m", "iterative", "-m", "fork");
 	parse_ok(&config, &args);
-	assert_int_equal(config.model, MODEL_FORK);
+	assert_string_equal(config.model->name, "fork");
 	ARGS(&args, "-mfork", "--model", "iterative");
 	parse_ok(&config, &args);
-	assert_int_equal(config.model, MODEL_ITERATIVE);
+	assert_string_equal(config.model->name, "iterative");
 }
 
 static void test_max_children(void **state)
@@ -312,7 +312,7 @@ static void test_options_the_model_ignores(void **state)
 	assert_int_equal(config.grace_seconds, 0);
 	ARGS(&args, "-m", "iterative");
 	parse_ok(&config, &args);
-	assert_int_equal(config.model, MODEL_ITERATIVE);
+	assert_string_equal(config.model->name, "iterative");
 }
 
 /* --print-port: off by default, on when asked. */
@@ -344,7 +344,7 @@ static void test_everything_at_once(void **state)
 	parse_ok(&config, &args);
 	assert_string_equal(config.bind, "127.0.0.1");
 	assert_int_equal(config.port, 0);
-	assert_int_equal(config.model, MODEL_FORK);
+	assert_string_equal(config.model->name, "fork");
 	assert_int_equal(config.max_children, 9);
 	assert_int_equal(config.grace_seconds, 1);
 	assert_int_equal(config.log_level, LOG_LEVEL_DEBUG);
@@ -623,7 +623,7 @@ static void test_parse_twice(void **state)
 	/* ... the next parse still sees all of its own arguments. */
 	ARGS(&args, "-m", "iterative");
 	parse_ok(&config, &args);
-	assert_int_equal(config.model, MODEL_ITERATIVE);
+	assert_string_equal(config.model->name, "iterative");
 	assert_int_equal(config.log_level, LOG_LEVEL_INFO);
 
 	/* Stopped by --help with arguments left over. */
