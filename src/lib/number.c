@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 int number_parse(const char *text, unsigned long min, unsigned long max, unsigned long *value)
 {
@@ -41,44 +42,39 @@ int number_parse(const char *text, unsigned long min, unsigned long max, unsigne
 int number_parse_seconds(const char *text, unsigned long min_ms, unsigned long max_ms,
 			 unsigned long *milliseconds)
 {
-	char whole[24];
-	const char *point = text;
-	while (*point != '\0' && *point != '.')
-		point++;
-	size_t length = (size_t)(point - text);
-	if (length == 0 || length >= sizeof whole) {
-		errno = length == 0 ? EINVAL : ERANGE;
+	/* The spelling first, DIGITS[.DIGITS], so that a malformed number is EINVAL whatever its size. */
+	size_t whole_length = 0, decimals = 0;
+	while (text[whole_length] >= '0' && text[whole_length] <= '9')
+		whole_length++;
+	const char *rest = text + whole_length;
+	if (*rest == '.') {
+		while (rest[1 + decimals] >= '0' && rest[1 + decimals] <= '9')
+			decimals++;
+		if (decimals == 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		rest += 1 + decimals;
+	}
+	if (whole_length == 0 || *rest != '\0') {
+		errno = EINVAL;
 		return -1;
 	}
-	for (size_t i = 0; i < length; i++)
-		whole[i] = text[i];
-	whole[length] = '\0';
 
+	char whole[24];
+	if (whole_length >= sizeof whole || decimals > 3) {
+		errno = ERANGE; /* too big, or finer than a millisecond */
+		return -1;
+	}
+	memcpy(whole, text, whole_length);
+	whole[whole_length] = '\0';
 	unsigned long seconds;
 	if (number_parse(whole, 0, max_ms / 1000, &seconds) != 0)
 		return -1;
 	unsigned long fraction = 0;
-	if (*point == '.') {
-		const char *digits = point + 1;
-		int count = 0;
-		if (*digits == '\0') {
-			errno = EINVAL;
-			return -1;
-		}
-		for (; *digits != '\0'; digits++, count++) {
-			if (*digits < '0' || *digits > '9') {
-				errno = EINVAL;
-				return -1;
-			}
-			if (count == 3) {
-				errno = ERANGE; /* finer than a millisecond */
-				return -1;
-			}
-			fraction = fraction * 10 + (unsigned long)(*digits - '0');
-		}
-		for (; count < 3; count++)
-			fraction *= 10;
-	}
+	for (size_t i = 0; i < 3; i++)
+		fraction = fraction * 10 +
+			   (i < decimals ? (unsigned long)(text[whole_length + 1 + i] - '0') : 0);
 	unsigned long result = seconds * 1000 + fraction;
 	if (result < min_ms || result > max_ms) {
 		errno = ERANGE;

@@ -1,6 +1,7 @@
 /*
- * test_number: unit tests of number_parse (src/lib/number.h), the strict
- * decimal parser behind every numeric command-line option.
+ * test_number: unit tests of number_parse and number_parse_seconds
+ * (src/lib/number.h), the strict decimal parsers behind every numeric
+ * command-line option.
  *
  * What is checked: both bounds are inclusive; a value outside them is ERANGE;
  * anything that is not plain decimal digits (empty, signs, blanks, hex,
@@ -161,6 +162,47 @@ static void test_not_a_number_wins_over_range(void **state)
 	fails_with("500x", 0, 100, EINVAL);
 }
 
+static unsigned long seconds_ok(const char *text, unsigned long min_ms, unsigned long max_ms)
+{
+	unsigned long ms = 12345;
+	assert_int_equal(number_parse_seconds(text, min_ms, max_ms, &ms), 0);
+	return ms;
+}
+
+static void seconds_fail(const char *text, unsigned long min_ms, unsigned long max_ms, int error)
+{
+	unsigned long ms = 12345;
+	errno = 0;
+	assert_int_equal(number_parse_seconds(text, min_ms, max_ms, &ms), -1);
+	assert_int_equal(errno, error);
+	assert_int_equal(ms, 12345); /* untouched */
+}
+
+/* Seconds with up to three decimals, as bench's -t, --warmup and --timeout take them. */
+static void test_seconds(void **state)
+{
+	(void)state;
+	assert_int_equal(seconds_ok("5", 0, 86400000), 5000);
+	assert_int_equal(seconds_ok("0", 0, 86400000), 0);
+	assert_int_equal(seconds_ok("0.25", 0, 86400000), 250);
+	assert_int_equal(seconds_ok("1.5", 0, 86400000), 1500);
+	assert_int_equal(seconds_ok("0.001", 1, 86400000), 1);
+	assert_int_equal(seconds_ok("86400", 0, 86400000), 86400000);
+	assert_int_equal(seconds_ok("007.100", 0, 86400000), 7100);
+	seconds_fail("86400.001", 0, 86400000, ERANGE);
+	seconds_fail("0.0001", 0, 86400000, ERANGE); /* finer than a millisecond */
+	seconds_fail("0", 1, 1000, ERANGE);
+	seconds_fail("99999999999999999999999999", 0, 1000, ERANGE);
+	seconds_fail("", 0, 1000, EINVAL);
+	seconds_fail(".5", 0, 1000, EINVAL);
+	seconds_fail("5.", 0, 1000, EINVAL);
+	seconds_fail("1.2.3", 0, 10000, EINVAL);
+	seconds_fail("-1", 0, 1000, EINVAL);
+	seconds_fail("1e3", 0, 10000000, EINVAL);
+	seconds_fail(" 1", 0, 10000, EINVAL);
+	seconds_fail("1s", 0, 10000, EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_overflow_of_unsigned_long),
 		cmocka_unit_test(test_not_a_number),
 		cmocka_unit_test(test_not_a_number_wins_over_range),
+		cmocka_unit_test(test_seconds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
