@@ -21,6 +21,22 @@ SANITIZE ?=
 ifeq ($(SANITIZE),1)
 BUILD := build-san
 endif
+# STATIC=1: build/forknet linked statically, against musl where musl-gcc is
+# installed (Debian's musl-tools), else against glibc; STATIC=glibc forces
+# glibc. The tests are still built against glibc (cmocka is there) and run the
+# static binary. See README, "Static or dynamic".
+STATIC ?=
+ifneq ($(STATIC),)
+ifeq ($(SANITIZE),1)
+$(error SANITIZE=1 and STATIC cannot be combined: the sanitizers need the dynamic C library)
+endif
+BUILD := build-static
+ifeq ($(STATIC),glibc)
+STATIC_CC := $(CC)
+else
+STATIC_CC := $(if $(shell command -v musl-gcc 2>/dev/null),musl-gcc,$(CC))
+endif
+endif
 
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -52,8 +68,19 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 
 all: $(BUILD)/forknet
 
+ifeq ($(STATIC),)
 $(BUILD)/forknet: $(OBJECTS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
+else
+STATIC_OBJECTS := $(SOURCES:%.c=$(BUILD)/static/%.o)
+
+$(BUILD)/forknet: $(STATIC_OBJECTS)
+	$(STATIC_CC) $(ALL_LDFLAGS) -static -o $@ $^
+
+$(BUILD)/static/%.o: %.c
+	@mkdir -p $(@D)
+	$(STATIC_CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
+endif
 
 $(LIBRARY): $(LIBRARY_OBJECTS)
 	rm -f $@

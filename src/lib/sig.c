@@ -154,11 +154,29 @@ int sig_forget(void)
 	return status;
 }
 
+/* Linux's signal names, by number (the same on x86, ARM and most others; not on MIPS, SPARC, Alpha). */
+static const char *const signal_names[] = {
+	[SIGHUP] = "HUP",     [SIGINT] = "INT",	    [SIGQUIT] = "QUIT",	    [SIGILL] = "ILL",
+	[SIGTRAP] = "TRAP",   [SIGABRT] = "ABRT",   [SIGBUS] = "BUS",	    [SIGFPE] = "FPE",
+	[SIGKILL] = "KILL",   [SIGUSR1] = "USR1",   [SIGSEGV] = "SEGV",	    [SIGUSR2] = "USR2",
+	[SIGPIPE] = "PIPE",   [SIGALRM] = "ALRM",   [SIGTERM] = "TERM",	    [SIGSTKFLT] = "STKFLT",
+	[SIGCHLD] = "CHLD",   [SIGCONT] = "CONT",   [SIGSTOP] = "STOP",	    [SIGTSTP] = "TSTP",
+	[SIGTTIN] = "TTIN",   [SIGTTOU] = "TTOU",   [SIGURG] = "URG",	    [SIGXCPU] = "XCPU",
+	[SIGXFSZ] = "XFSZ",   [SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF",   [SIGWINCH] = "WINCH",
+	[SIGIO] = "IO",	      [SIGPWR] = "PWR",	    [SIGSYS] = "SYS",
+};
+
+/*
+ * A table of its own rather than glibc's sigabbrev_np, which musl (the
+ * static build) does not have.
+ */
 const char *sig_name(int signo, char *buf, unsigned size)
 {
-	const char *abbreviation = sigabbrev_np(signo);
-	if (abbreviation != NULL)
-		snprintf(buf, size, "SIG%s", abbreviation);
+	size_t count = sizeof signal_names / sizeof signal_names[0];
+	if (signo > 0 && (size_t)signo < count && signal_names[signo] != NULL)
+		snprintf(buf, size, "SIG%s", signal_names[signo]);
+	else if (signo >= SIGRTMIN && signo <= SIGRTMAX)
+		snprintf(buf, size, "SIGRTMIN+%d", signo - SIGRTMIN);
 	else
 		snprintf(buf, size, "signal %d", signo);
 	return buf;

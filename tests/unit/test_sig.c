@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -123,12 +124,32 @@ static void test_throttle(void **state)
 	assert_int_equal(throttle_end(&throttle, at(172), &seconds), 0);
 }
 
+/* sig_name's own table agrees with the C library's names (glibc's sigabbrev_np, here in the tests). */
+static void test_signal_names(void **state)
+{
+	(void)state;
+	char name[32], expected[32];
+	for (int signo = 1; signo < SIGRTMIN; signo++) {
+		const char *abbreviation = sigabbrev_np(signo);
+		if (abbreviation == NULL || signo == SIGIO)
+			continue; /* glibc calls 29 SIGPOLL; forknet says SIGIO, as kill -l does */
+		snprintf(expected, sizeof expected, "SIG%s", abbreviation);
+		assert_string_equal(sig_name(signo, name, sizeof name), expected);
+	}
+	assert_string_equal(sig_name(SIGIO, name, sizeof name), "SIGIO");
+	assert_string_equal(sig_name(SIGRTMIN + 2, name, sizeof name), "SIGRTMIN+2");
+	assert_string_equal(sig_name(0, name, sizeof name), "signal 0");
+	assert_string_equal(sig_name(200, name, sizeof name), "signal 200");
+	assert_string_equal(sig_name(SIGKILL, name, 5), "SIGK"); /* cut, and terminated */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_caught_signal_arrives_on_the_descriptor),
 		cmocka_unit_test(test_failed_catch_changes_nothing),
 		cmocka_unit_test(test_throttle),
+		cmocka_unit_test(test_signal_names),
 	};
 	return cmocka_run_group_tests_name("sig", tests, NULL, NULL);
 }
