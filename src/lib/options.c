@@ -35,6 +35,9 @@ void options_problem(int result, char **argv, const struct option *long_options,
 	 * such as "-qz" that optind has not passed yet).
 	 */
 	const char *word = argv[optind - 1];
+	/* musl steps optind past the end for a value missing at the end: the word is the last. */
+	if (word == NULL && optind >= 2)
+		word = argv[optind - 2];
 	bool long_form = strncmp(word, "--", 2) == 0 &&
 			 (optopt == 0 || names_option(word, optopt, long_options));
 	int name_length = (int)strcspn(word, "=");

@@ -431,9 +431,12 @@ static void test_port_in_use(void **state)
 	assert_true(WIFEXITED(second->status));
 	assert_int_equal(WEXITSTATUS(second->status), 69);
 	char *log = harness_log(second);
+	/* One line; the reason in the C library's words (glibc and musl word EADDRINUSE differently). */
 	char expected[96];
-	snprintf(expected, sizeof expected, "forknet: bind 127.0.0.1:%s: Address already in use\n", port);
-	assert_string_equal(log, expected);
+	snprintf(expected, sizeof expected, "forknet: bind 127.0.0.1:%s: Address ", port);
+	assert_true(strncmp(log, expected, strlen(expected)) == 0);
+	assert_true(strstr(log, "in use\n") != NULL);
+	assert_int_equal(harness_count(log, "\n"), 1);
 	free(log);
 	stop_server(first);
 }
@@ -456,7 +459,8 @@ static void test_accept_out_of_descriptors(void **state)
 
 	int fd = harness_connect("127.0.0.1", server->port);
 	assert_true(harness_send(fd, "wait", 4, T));
-	assert_true(harness_wait_log(server, "Too many open files; not accepting for", 1, T));
+	/* strerror's wording is the C library's (glibc and musl differ): match forknet's own words. */
+	assert_true(harness_wait_log(server, "; not accepting for", 1, T));
 	/* Paused, not spinning: over two seconds it must use well under a second of CPU. */
 	unsigned long before = harness_cpu_ticks(server->pid);
 	assert_true(harness_quiet_for(fd, 2000));
@@ -464,7 +468,7 @@ static void test_accept_out_of_descriptors(void **state)
 	assert_true(used < (unsigned long)sysconf(_SC_CLK_TCK) / 2);
 	/* Retried all the while (50 ms, doubling to 1 s), but said once. */
 	char *log = harness_log(server);
-	assert_int_equal(harness_count(log, "Too many open files"), 1);
+	assert_int_equal(harness_count(log, "; not accepting for"), 1);
 	free(log);
 
 	assert_int_equal(prlimit(server->pid, RLIMIT_NOFILE, &old, NULL), 0);
@@ -473,7 +477,7 @@ static void test_accept_out_of_descriptors(void **state)
 	assert_memory_equal(back, "wait", 4);
 	assert_true(harness_wait_log(server, "warning: accepting again, after ", 1, T));
 	log = harness_log(server);
-	assert_int_equal(harness_count(log, "Too many open files"), 1);
+	assert_int_equal(harness_count(log, "; not accepting for"), 1);
 	free(log);
 	stop_server(server);
 }

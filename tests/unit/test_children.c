@@ -98,7 +98,11 @@ static void on_ended(const struct child *child, pid_t pid, int status, void *arg
 }
 
 /* The body of a child. Never returns; never touches cmocka. */
-static void run_child(struct fixture *f, struct child *slot, enum action action, uint64_t value)
+/*
+ * The child's side. It gets the slot's byte counter before the fork, as the
+ * fork model does: the table itself is wiped in children (MADV_WIPEONFORK).
+ */
+static void run_child(struct fixture *f, uint64_t *bytes, enum action action, uint64_t value)
 {
 	char byte;
 
@@ -117,10 +121,10 @@ static void run_child(struct fixture *f, struct child *slot, enum action action,
 	case EXIT_NOW:
 		_exit((int)value);
 	case COUNT_AND_EXIT:
-		*slot->bytes = value;
+		*bytes = value;
 		_exit(0);
 	case COUNT_AND_SLEEP:
-		*slot->bytes = value;
+		*bytes = value;
 		if (write(f->ready[1], "r", 1) != 1)
 			_exit(100);
 		for (;;)
@@ -153,10 +157,12 @@ static pid_t spawn(struct fixture *f, enum action action, uint64_t value, bool a
 	}
 	assert_true(f->pid_count < MAX_PIDS);
 
+	/* Taken before the fork: in the child, the table reads as zeros. */
+	uint64_t *bytes = slot != NULL ? slot->bytes : NULL;
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		run_child(f, slot, action, value);
+		run_child(f, bytes, action, value);
 
 	f->pids[f->pid_count] = pid;
 	f->reaped[f->pid_count] = false;
