@@ -185,6 +185,6 @@ install: $(BUILD)/forknet
 	install -m 644 man/forknet.1 $(DESTDIR)$(PREFIX)/share/man/man1/forknet.1
 
 clean:
-	rm -rf build build-san build-clang build-fuzz
+	rm -rf build build-san build-clang build-fuzz build-static
 
 -include $(shell find $(BUILD) build-fuzz/src -name '*.d' 2>/dev/null)
