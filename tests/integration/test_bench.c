@@ -14,6 +14,7 @@
  * that something was fast.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -691,6 +692,45 @@ static bool wait_gone(pid_t pid, int timeout_ms)
 	}
 }
 
+/*
+ * How many processes of process group GROUP (bench's: its jobs stay in it)
+ * are still running. Those that have ended and come to the test (a
+ * subreaper) are reaped on the way.
+ */
+static size_t group_running(pid_t group)
+{
+	size_t running = 0;
+	DIR *proc = opendir("/proc");
+	assert_non_null(proc);
+	for (struct dirent *entry; (entry = readdir(proc)) != NULL;) {
+		char *end;
+		long pid = strtol(entry->d_name, &end, 10);
+		struct process_stat stat;
+		if (*end != '\0' || pid <= 0 || !harness_process_stat((pid_t)pid, &stat) ||
+		    stat.group != group)
+			continue;
+		int status;
+		if (stat.state == 'Z' && waitpid((pid_t)pid, &status, WNOHANG) == (pid_t)pid)
+			continue;
+		running++;
+	}
+	closedir(proc);
+	return running;
+}
+
+/* Waits until nothing of process group GROUP runs; false on timeout. */
+static bool wait_group_gone(pid_t group, int timeout_ms)
+{
+	struct timespec start = harness_now();
+	while (group_running(group) > 0) {
+		if (harness_ms_since(start) > timeout_ms)
+			return false;
+		struct timespec pause = {.tv_sec = 0, .tv_nsec = 5 * 1000000L};
+		nanosleep(&pause, NULL);
+	}
+	return true;
+}
+
 /* ---- Fake servers ---- */
 
 /* What each fake server does wrong. */
@@ -1196,6 +1236,30 @@ static void test_idle_holds_200_connections(void **state)
 			 harness_children(server->pid, NULL, 0, NULL));
 }
 
+/* The ready line counts like the summary: one connection, not "1 connections". */
+static void test_ready_line_for_one_connection(void **state)
+{
+	(void)state;
+	char port[16];
+	start_echo_server("127.0.0.1", port, sizeof port);
+	struct timespec start = harness_now();
+	struct process *bench =
+		start_bench((const char *[]){"-m", "idle", "-c", "1", "-t", "30", "127.0.0.1", port, NULL});
+	if (!harness_wait_log(bench, "ready: ", 1, T) || !harness_wait_log(bench, "\n", 1, T)) {
+		harness_dump_log(bench, "bench that never said ready");
+		fail_msg("no 'ready:' line");
+	}
+	assert_int_equal(kill(bench->pid, SIGTERM), 0);
+	struct run run;
+	finish_bench(bench, start, HANG_MS(30), &run);
+	expect_status(&run, 0);
+	struct text_summary s;
+	expect_text_summary(run.out, &s);
+	assert_string_equal(s.held, "1");
+	assert_string_equal(run.err, "ready: 1 connection held\n");
+	run_free(&run);
+}
+
 /* ---- 5. Jobs leave nothing behind ---- */
 
 /* Waits for bench's JOBS jobs to exist and records their pids. */
@@ -1279,9 +1343,76 @@ static void test_killed_bench_takes_its_jobs_along(void **state)
 	assert_true(harness_wait_exit(bench, T));
 	/* The jobs come to the test (a subreaper), which reaps them once they end. */
 	for (int i = 0; i < 2; i++)
-		if (!wait_gone(jobs[i], T))
-			fail_msg("job %d still runs (state %c) after bench was killed", (int)jobs[i],
-				 harness_process_state(jobs[i]));
+		if (!wait_gone(jobs[i], T)) {
+			char letter = harness_process_state(jobs[i]);
+			kill(-bench->pid, SIGKILL); /* so that teardown need not wait for them */
+			fail_msg("job %d still runs (state %c) after bench was killed", (int)jobs[i], letter);
+		}
+	assert_true(harness_wait_children(server->pid, 0, T));
+}
+
+/*
+ * bench killed (SIGKILL) while it is still starting its jobs: each job must
+ * die with it (PR_SET_PDEATHSIG), including one just forked that has not yet
+ * set up its own signal handling. With -t 0 a job that missed the signal
+ * would run until killed. The moment is a race, so it is tried several times,
+ * at a different point of the start each time.
+ */
+static void test_bench_killed_while_starting_jobs(void **state)
+{
+	(void)state;
+	enum { TRIALS = 30, JOBS = 30 }; /* a process each, and the server: within the harness's 32 */
+	char port[16];
+	struct process *server = start_echo_server("127.0.0.1", port, sizeof port);
+	for (int trial = 0; trial < TRIALS; trial++) {
+		struct process *bench = start_bench((const char *[]){
+			"-m", "idle", "-c", "30", "-j", "30", "-t", "0", "127.0.0.1", port, NULL});
+		size_t seen = (size_t)(trial * JOBS / TRIALS) + 1;
+		struct timespec start = harness_now();
+		while (harness_children(bench->pid, NULL, 0, NULL) < seen && harness_ms_since(start) < T)
+			;
+		assert_int_equal(kill(bench->pid, SIGKILL), 0);
+		assert_true(harness_wait_exit(bench, T));
+		if (!wait_group_gone(bench->pid, T)) {
+			size_t left = group_running(bench->pid);
+			kill(-bench->pid, SIGKILL); /* so that teardown need not wait for them */
+			fail_msg("trial %d (killed after %zu jobs had started): %zu jobs still run %d ms "
+				 "after bench was killed",
+				 trial, seen, left, T);
+		}
+	}
+	assert_true(harness_wait_children(server->pid, 0, T));
+}
+
+/*
+ * A fork failure while starting the jobs: bench says so, stops the jobs it
+ * did start, and exits 71; with -t 0 nothing but that stop can end them, so
+ * a job that misses it keeps bench waiting for ever. RLIMIT_NPROC 3 (as user
+ * nobody): bench and two jobs, the third fork fails. The stop comes right
+ * after the last fork, so this is tried several times.
+ */
+static void test_fork_failure_stops_started_jobs(void **state)
+{
+	(void)state;
+	enum { TRIALS = 6 };
+	static const struct spawn_options limited = {.stdout_pipe = true, .unprivileged = true,
+						     .nproc_limit = 3};
+	char port[16];
+	struct process *server = start_echo_server("127.0.0.1", port, sizeof port);
+	for (int trial = 0; trial < TRIALS; trial++) {
+		struct timespec start = harness_now();
+		struct process *bench = harness_spawn(
+			(const char *[]){"bench", "-m", "idle", "-c", "4", "-j", "4", "-t", "0",
+					 "127.0.0.1", port, NULL},
+			&limited);
+		struct run run;
+		finish_bench(bench, start, T, &run);
+		expect_status(&run, 71);
+		assert_non_null(strstr(run.err, "forknet: bench: fork: Resource temporarily unavailable\n"));
+		assert_string_equal(run.out, "");
+		assert_true(wait_group_gone(bench->pid, T));
+		run_free(&run);
+	}
 	assert_true(harness_wait_children(server->pid, 0, T));
 }
 
@@ -1403,9 +1534,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_non_loopback_opens_no_connection, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_usage_errors, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_idle_holds_200_connections, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_ready_line_for_one_connection, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_end_with_a_normal_run, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_ends_jobs_with_a_summary, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_killed_bench_takes_its_jobs_along, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_bench_killed_while_starting_jobs, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_fork_failure_stops_started_jobs, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_count_conn, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_count_conn_two_jobs, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_count_echo_two_jobs, harness_setup, harness_teardown),
