@@ -73,6 +73,50 @@ static struct process *start_bench(const char *const *args)
 }
 
 /*
+ * The outputs of runs not freed yet: a failed assertion leaves its test
+ * early, and teardown frees them (the buffers themselves are kept here, as
+ * the run they belong to was on the stack of the test that failed).
+ */
+#define BUFFERS_MAX 8
+static char *unfreed[BUFFERS_MAX];
+
+static void buffer_keep(char *buffer)
+{
+	for (int i = 0; i < BUFFERS_MAX && buffer != NULL; i++)
+		if (unfreed[i] == NULL) {
+			unfreed[i] = buffer;
+			return;
+		}
+	if (buffer != NULL)
+		fail_msg("more than %d outputs of bench kept at once", BUFFERS_MAX);
+}
+
+static void buffer_free(char *buffer)
+{
+	for (int i = 0; i < BUFFERS_MAX; i++)
+		if (unfreed[i] == buffer)
+			unfreed[i] = NULL;
+	free(buffer);
+}
+
+static void run_free(struct run *run)
+{
+	buffer_free(run->out);
+	buffer_free(run->err);
+	run->out = run->err = NULL;
+}
+
+/* harness_teardown, and the outputs of the runs a failed test did not free. */
+static int teardown(void **state)
+{
+	for (int i = 0; i < BUFFERS_MAX; i++) {
+		free(unfreed[i]);
+		unfreed[i] = NULL;
+	}
+	return harness_teardown(state);
+}
+
+/*
  * Reads what the started bench writes on standard output until it ends, and
  * reaps it, all within LIMIT_MS of START; fails the test if it hangs or is
  * killed by a signal.
@@ -82,14 +126,16 @@ static void finish_bench(struct process *process, struct timespec start, long li
 {
 	size_t length = 0;
 	long left = limit_ms - harness_ms_since(start);
-	run->process = process;
+	*run = (struct run){.process = process};
 	run->out = harness_pipe_through(process, NULL, 0, false, &length, left > 0 ? (int)left : 1);
+	buffer_keep(run->out);
 	left = limit_ms - harness_ms_since(start);
 	if (run->out == NULL || !harness_wait_exit(process, left > 0 ? (int)left : 1)) {
 		harness_dump_log(process, "bench that did not end");
 		fail_msg("bench did not end within %ld ms", limit_ms);
 	}
 	run->err = harness_log(process);
+	buffer_keep(run->err);
 	if (!WIFEXITED(process->status)) {
 		harness_dump_log(process, "bench killed by a signal");
 		fail_msg("bench was killed by signal %d", WTERMSIG(process->status));
@@ -103,13 +149,6 @@ static void run_bench(const char *const *args, long limit_ms, struct run *run)
 {
 	struct timespec start = harness_now();
 	finish_bench(start_bench(args), start, limit_ms, run);
-}
-
-static void run_free(struct run *run)
-{
-	free(run->out);
-	free(run->err);
-	run->out = run->err = NULL;
 }
 
 /* Fails the test, showing both outputs of RUN, unless its exit status is WANT. */
@@ -1520,32 +1559,32 @@ static void test_ipv6_echo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_conn_mode, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_echo_mode_depth_1, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_echo_mode_depth_4, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_idle_mode, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_text_summary_on_standard_output, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_corrupted_echo_is_wrong, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_early_close_is_eof, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_silent_server_is_timeout, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_extra_bytes_are_extra, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_closed_port_is_refused, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_non_loopback_refused, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_non_loopback_opens_no_connection, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_usage_errors, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_idle_holds_200_connections, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_ready_line_for_one_connection, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_jobs_end_with_a_normal_run, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_sigterm_ends_jobs_with_a_summary, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_killed_bench_takes_its_jobs_along, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_bench_killed_while_starting_jobs, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_fork_failure_stops_started_jobs, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_count_conn, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_count_conn_two_jobs, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_count_echo_two_jobs, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_close_with_reset, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6_conn, harness_setup, harness_teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6_echo, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_conn_mode, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_mode_depth_1, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_mode_depth_4, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_mode, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_summary_on_standard_output, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupted_echo_is_wrong, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_early_close_is_eof, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_server_is_timeout, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extra_bytes_are_extra, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closed_port_is_refused, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_loopback_refused, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_loopback_opens_no_connection, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_errors, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_holds_200_connections, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ready_line_for_one_connection, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jobs_end_with_a_normal_run, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_ends_jobs_with_a_summary, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_bench_takes_its_jobs_along, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bench_killed_while_starting_jobs, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_failure_stops_started_jobs, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_conn, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_conn_two_jobs, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_echo_two_jobs, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_with_reset, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_conn, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_echo, harness_setup, teardown),
 	};
 	return cmocka_run_group_tests_name("bench", tests, NULL, NULL);
 }
