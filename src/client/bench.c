@@ -324,16 +324,26 @@ static uint64_t share(uint64_t total, unsigned jobs, unsigned index)
 static unsigned start_jobs(const struct settings *settings, struct job_share *shares,
 			   struct job_process *jobs)
 {
-	/* SIGINT and SIGTERM are ignored in a job until it catches them itself (load.c). */
-	static const int ignored[] = {SIGINT, SIGTERM, SIGPIPE};
+	/*
+	 * A job's stop signals are blocked from before its fork until it has
+	 * caught them itself (load.c): one sent in that moment, by us, by the
+	 * kernel when we die (PR_SET_PDEATHSIG) or by ^C, waits for it, pending.
+	 */
+	static const int ignored[] = {SIGPIPE};
+	sigset_t saved;
+	unsigned started = settings->jobs;
 
+	if (sig_block(LOAD_STOP_SIGNALS, LOAD_STOP_COUNT, &saved) != 0) {
+		cli_error(COMMAND ": blocking signals: %s", strerror(errno));
+		return 0;
+	}
 	fflush(NULL); /* nothing buffered may be written twice */
 	for (unsigned i = 0; i < settings->jobs; i++) {
 		struct load_plan plan = settings->plan;
 		plan.connections = (unsigned)share(plan.connections, settings->jobs, i);
 		plan.count = plan.count > 0 ? share(plan.count, settings->jobs, i) : 0;
 		plan.seed = (uint32_t)getpid() * 2654435761u + i;
-		pid_t pid = process_fork(ignored, 3);
+		pid_t pid = process_fork(ignored, 1);
 		if (pid == 0) {
 			if (load_run(&plan, &shares[i].result, &shares[i].live) != 0) {
 				cli_error(COMMAND ": job %u: %s", i + 1, strerror(errno));
@@ -343,11 +353,15 @@ static unsigned start_jobs(const struct settings *settings, struct job_share *sh
 		}
 		if (pid < 0) {
 			cli_error(COMMAND ": fork: %s", strerror(errno));
-			return i;
+			started = i;
+			break;
 		}
 		jobs[i] = (struct job_process){.pid = pid};
 	}
-	return settings->jobs;
+	/* Our own stop signals, caught (the signal pipe), come through now. */
+	if (sig_restore(&saved) != 0)
+		cli_error(COMMAND ": restoring the signal mask: %s", strerror(errno));
+	return started;
 }
 
 /* Sends SIGNO to every job still running. */
@@ -414,7 +428,8 @@ static void show_progress(struct watch *watch, const struct settings *settings,
 	    held >= settings->plan.connections) {
 		if (watch->progress)
 			fputs("\r\033[K", stderr);
-		fprintf(stderr, "ready: %llu connections held\n", (unsigned long long)held);
+		fprintf(stderr, "ready: %llu connection%s held\n", (unsigned long long)held,
+			text_plural(held));
 		fflush(stderr);
 		watch->ready_said = true;
 	}
@@ -595,7 +610,7 @@ static void print_text(FILE *out, const struct settings *settings, const struct 
 	fputs(summary->errors > 0 ? ")\n" : "\n", out);
 	if (plan->mode == LOAD_IDLE)
 		fprintf(out, "held: %llu connection%s\n", (unsigned long long)total->held,
-			text_plural(total->held == 1 ? 1 : 2));
+			text_plural(total->held));
 	fprintf(out, "cpu: %.2f s (%.1f%% of one core)\n", summary->cpu_seconds,
 		100 * rate(summary->cpu_seconds, summary->wall_seconds));
 }

@@ -47,6 +47,8 @@
 #define SIGNAL_EVENT UINT64_MAX
 #define NS_PER_MS INT64_C(1000000)
 
+const int LOAD_STOP_SIGNALS[LOAD_STOP_COUNT] = {SIGTERM, SIGINT};
+
 const char *const load_error_names[LOAD_ERROR_KINDS] = {
 	[LOAD_WRONG] = "wrong",	    [LOAD_EXTRA] = "extra",	[LOAD_EOF] = "eof",
 	[LOAD_RESET] = "reset",	    [LOAD_REFUSED] = "refused", [LOAD_TIMEOUT] = "timeout",
@@ -479,7 +481,6 @@ static void on_signal(struct job *job)
 static int setup(struct job *job)
 {
 	const struct load_plan *plan = job->plan;
-	static const int signals[] = {SIGTERM, SIGINT};
 
 	job->slots = calloc(plan->connections, sizeof *job->slots);
 	if (job->slots == NULL)
@@ -501,11 +502,14 @@ static int setup(struct job *job)
 	job->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (job->epoll_fd < 0)
 		return -1;
-	job->signal_fd = sig_catch(signals, 2);
+	job->signal_fd = sig_catch(LOAD_STOP_SIGNALS, LOAD_STOP_COUNT);
 	if (job->signal_fd < 0)
 		return -1;
 	struct epoll_event event = {.events = EPOLLIN, .data.u64 = SIGNAL_EVENT};
-	return epoll_ctl(job->epoll_fd, EPOLL_CTL_ADD, job->signal_fd, &event);
+	if (epoll_ctl(job->epoll_fd, EPOLL_CTL_ADD, job->signal_fd, &event) != 0)
+		return -1;
+	/* One that came while we started is pending: it shows on the pipe now. */
+	return sig_unblock(LOAD_STOP_SIGNALS, LOAD_STOP_COUNT);
 }
 
 static void teardown(struct job *job)

@@ -72,10 +72,16 @@ struct load_result {
 	struct histogram latency; /* nanoseconds, per operation */
 };
 
+/* The signals that stop a job: SIGTERM and SIGINT. */
+enum { LOAD_STOP_COUNT = 2 };
+extern const int LOAD_STOP_SIGNALS[LOAD_STOP_COUNT];
+
 /*
- * Runs PLAN until its time or count is over or SIGTERM/SIGINT comes, keeping
- * LIVE up to date and filling RESULT. Returns 0, or -1 with errno set when the
- * job could not run at all (no epoll instance, no memory).
+ * Runs PLAN until its time or count is over or a stop signal comes, keeping
+ * LIVE up to date and filling RESULT. The stop signals may be blocked when it
+ * is called (so that none sent while the job starts is lost); it catches them
+ * and then unblocks them. Returns 0, or -1 with errno set when the job could
+ * not run at all (no epoll instance, no memory).
  */
 int load_run(const struct load_plan *plan, struct load_result *result, struct load_live *live);
 

@@ -23,16 +23,17 @@ pid_t process_fork(const int *ignore, int count)
 	if (pid == 0) {
 		/*
 		 * Still blocked: put back the default actions, set the ignored ones,
-		 * and only then unblock. A signal that came in between is delivered
-		 * now with the child's own disposition, instead of running a handler
-		 * meant for the parent, or killing a child that was to ignore it.
+		 * and only then give back the caller's mask. A signal that came in
+		 * between is delivered now with the child's own disposition, instead
+		 * of running a handler meant for the parent, or killing a child that
+		 * was to ignore it.
 		 */
 		if (sig_forget() != 0)
 			_exit(EX_OSERR);
 		for (int i = 0; i < count; i++)
 			if (sig_set(ignore[i], SIG_IGN) != 0)
 				_exit(EX_OSERR);
-		if (sig_unblock_all() != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		if (sig_restore(&saved) != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 			_exit(EX_OSERR);
 		if (getppid() != parent)
 			_exit(EX_OSERR); /* the parent died before PR_SET_PDEATHSIG took effect */

@@ -12,9 +12,11 @@
  * Forks a child that dies with its parent. Signals are blocked across the
  * fork, so that no signal can run the parent's handlers in the child. In the
  * child, the caught signals get their default action back, the COUNT signals
- * in IGNORE are set to be ignored, and only then are signals unblocked: a
- * signal that came meanwhile meets the child's own dispositions, never the
- * parent's, nor a default it was to ignore. The kernel is asked for SIGTERM
+ * in IGNORE are set to be ignored, and only then does the child get the
+ * caller's signal mask back: a signal that came meanwhile meets the child's
+ * own dispositions, never the parent's, nor a default it was to ignore, and
+ * one the caller had blocked stays blocked (pending) until the child unblocks
+ * it, which is how a child can catch a signal sent before it was ready for it. The kernel is asked for SIGTERM
  * should the parent die (PR_SET_PDEATHSIG; it lasts across exec), and a
  * parent that died before that took effect makes the child exit at once. A
  * child that cannot do all this exits with EX_OSERR. Returns as fork() does:

@@ -115,6 +115,28 @@ int sig_block_all(sigset_t *old)
 	return sigprocmask(SIG_BLOCK, &all, old);
 }
 
+/* SET holds the COUNT signals in SIGNALS. */
+static void sig_fill(sigset_t *set, const int *signals, int count)
+{
+	sigemptyset(set);
+	for (int i = 0; i < count; i++)
+		sigaddset(set, signals[i]);
+}
+
+int sig_block(const int *signals, int count, sigset_t *old)
+{
+	sigset_t set;
+	sig_fill(&set, signals, count);
+	return sigprocmask(SIG_BLOCK, &set, old);
+}
+
+int sig_unblock(const int *signals, int count)
+{
+	sigset_t set;
+	sig_fill(&set, signals, count);
+	return sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int sig_restore(const sigset_t *old)
 {
 	return sigprocmask(SIG_SETMASK, old, NULL);

@@ -40,7 +40,16 @@ int sig_set(int signo, void (*disposition)(int));
  */
 int sig_block_all(sigset_t *old);
 
-/* Restores the mask saved by sig_block_all. */
+/*
+ * Blocks the COUNT signals in SIGNALS, saving the old mask in OLD (or not,
+ * when OLD is NULL), and unblocks them again. A signal blocked before a fork
+ * stays blocked in the child (see process_fork) and waits there, pending,
+ * until the child has caught it and unblocks it: nothing sent meanwhile is lost.
+ */
+int sig_block(const int *signals, int count, sigset_t *old);
+int sig_unblock(const int *signals, int count);
+
+/* Restores the mask saved by sig_block_all or sig_block. */
 int sig_restore(const sigset_t *old);
 
 /*
