@@ -109,6 +109,7 @@ run: $(BUILD)/forknet
 # make never compiles a test before cmocka is there.
 test:
 	@tests/install-deps
+	@$(if $(filter-out glibc,$(STATIC)),tests/install-deps static)
 	@$(MAKE) --no-print-directory all examples tests
 	@tests/run $(BUILD)
 
@@ -153,10 +154,14 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/check.h build-fuzz/libforknet.
 # committed copies in bench/results/; see bench/README.md).
 BENCH_OUT ?= $(BUILD)/bench-results
 
+# Both builds are measured: this one and the static one (make STATIC=1).
 bench:
 	@tests/install-deps bench
+	@tests/install-deps static
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/yardstick
-	bench/echo-bench.sh $(BUILD) $(BENCH_OUT)
+	@$(MAKE) --no-print-directory STATIC=1 all
+	FORKNETS="forknet=$(BUILD)/forknet forknet-static=build-static/forknet" \
+		bench/echo-bench.sh $(BUILD) $(BENCH_OUT)
 
 # The yardstick: a minimal epoll echo server, one file, nothing of forknet's.
 $(BUILD)/bench/yardstick: bench/yardstick.c
