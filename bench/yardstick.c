@@ -47,7 +47,7 @@ struct connection {
 	char *pending; /* CHUNK bytes, only while held > 0 */
 };
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
 	fprintf(stderr, "yardstick: %s: %s\n", what, strerror(errno));
 	exit(1);
@@ -56,7 +56,7 @@ static void die(const char *what)
 /* The bound port of FD. */
 static int bound_port(int fd)
 {
-	struct sockaddr_storage address;
+	struct sockaddr_storage address = {0};
 	socklen_t length = sizeof address;
 	if (getsockname(fd, (struct sockaddr *)&address, &length) != 0)
 		die("getsockname");
@@ -219,7 +219,7 @@ static void work(int listener)
 	}
 }
 
-static void usage(void)
+static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: yardstick [-b ADDR] [-p PORT] [-w WORKERS]\n");
 	exit(64);
