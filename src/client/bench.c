@@ -164,10 +164,10 @@ static int parse(int argc, char **argv, struct settings *settings)
 	unsigned long value;
 	bool depth_given = false, ramp_given = false, time_given = false, count_given = false;
 
+	*settings = (struct settings){.jobs = 1}; /* every field set: nothing left as it was */
 	*plan = (struct load_plan){.mode = LOAD_CONN, .connections = DEFAULT_CONNECTIONS,
 				   .size = DEFAULT_SIZE, .depth = 1, .ramp = DEFAULT_RAMP,
 				   .timeout_ms = DEFAULT_TIMEOUT_MS, .duration_ms = DEFAULT_TIME_MS};
-	settings->jobs = 1;
 	optind = 0;
 	opterr = 0;
 	for (int option; (option = getopt_long(argc, argv, ":m:c:s:d:t:n:j:h", options, NULL)) != -1;) {
