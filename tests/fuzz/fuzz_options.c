@@ -48,6 +48,7 @@
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "server/config.h"
+#include "server/models.h"
 #include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -138,10 +139,19 @@ static volatile unsigned limits_reached;
 			limits_reached++;   \
 	} while (0)
 
+/* MODEL is a row of the model table. */
+static bool known_model(const struct server_model *model)
+{
+	for (size_t i = 0; i < server_model_count; i++)
+		if (model == &server_models[i])
+			return true;
+	return false;
+}
+
 static void check_server_config(const struct words *words, const struct server_config *config)
 {
 	CHECK(valid_bind(words, config->bind));
-	CHECK(config->model == MODEL_FORK || config->model == MODEL_ITERATIVE);
+	CHECK(known_model(config->model));
 	CHECK(config->max_children >= 1 && config->max_children <= SERVER_MAX_CHILDREN_LIMIT);
 	CHECK(config->grace_seconds <= SERVER_GRACE_LIMIT);
 	CHECK(valid_log_level(config->log_level));
