@@ -169,7 +169,8 @@ $(BUILD)/bench/yardstick: bench/yardstick.c
 	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -o $@ $< $(ALL_LDFLAGS)
 
 # The chat relay benchmark: forknet chat-server against ncat --broker --chat,
-# M = 10 and 100 (bench/chat-bench.sh; results in bench/).
+# M = 10 and 100 (bench/chat-bench.sh; results in $(BUILD)/bench-results, the
+# committed copies in bench/ refreshed with OUT=bench).
 CHAT_BENCH_OBJECTS := $(patsubst %.c,$(BUILD)/%.o,bench/chat_bench.c bench/bench_relay.c bench/bench_stats.c)
 
 bench-chat:
