@@ -10,6 +10,11 @@
  * use and the length of every scan follow the most children the server has
  * really had at once, not the -c it was allowed.
  *
+ * The table itself (not the counters) is the parent's alone: it is in memory
+ * wiped in every child (MADV_WIPEONFORK), so that a fork does not leave each
+ * child sharing pages the parent then writes. A child must not read it; a
+ * child that needs its own counter takes the pointer before it is forked.
+ *
  * Reaping follows the rule for SIGCHLD: signals merge, so one SIGCHLD may
  * stand for many ended children; children_reap() calls waitpid(-1, WNOHANG)
  * until nothing is left to collect.
