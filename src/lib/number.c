@@ -61,13 +61,17 @@ int number_parse_seconds(const char *text, unsigned long min_ms, unsigned long m
 		return -1;
 	}
 
+	/* Leading zeros say nothing ("0005" is 5), so they do not count against the length. */
+	size_t zeros = 0;
+	while (zeros + 1 < whole_length && text[zeros] == '0')
+		zeros++;
 	char whole[24];
-	if (whole_length >= sizeof whole || decimals > 3) {
+	if (whole_length - zeros >= sizeof whole || decimals > 3) {
 		errno = ERANGE; /* too big, or finer than a millisecond */
 		return -1;
 	}
-	memcpy(whole, text, whole_length);
-	whole[whole_length] = '\0';
+	memcpy(whole, text + zeros, whole_length - zeros);
+	whole[whole_length - zeros] = '\0';
 	unsigned long seconds;
 	if (number_parse(whole, 0, max_ms / 1000, &seconds) != 0)
 		return -1;
@@ -75,8 +79,10 @@ int number_parse_seconds(const char *text, unsigned long min_ms, unsigned long m
 	for (size_t i = 0; i < 3; i++)
 		fraction = fraction * 10 +
 			   (i < decimals ? (unsigned long)(text[whole_length + 1 + i] - '0') : 0);
-	unsigned long result = seconds * 1000 + fraction;
-	if (result < min_ms || result > max_ms) {
+	unsigned long result;
+	/* seconds * 1000 fits (seconds <= max_ms / 1000); adding the fraction may not. */
+	if (__builtin_add_overflow(seconds * 1000, fraction, &result) || result < min_ms ||
+	    result > max_ms) {
 		errno = ERANGE;
 		return -1;
 	}

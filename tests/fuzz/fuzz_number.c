@@ -21,6 +21,10 @@
  *     "--NAME 'TEXT': out of range MIN-MAX" or "--NAME 'TEXT': not a
  *     number", NUL-terminated in its buffer, also in a buffer too small for
  *     it (where it is the message's beginning).
+ *   - number_parse_seconds agrees with its own oracle: DIGITS or
+ *     DIGITS.DIGITS, else EINVAL; more than three decimals, or a number of
+ *     milliseconds outside MIN..MAX or past an unsigned long, ERANGE; and it
+ *     too leaves the value untouched on failure.
  * A broken invariant prints which one and calls abort(), which libFuzzer
  * reports as a crash and keeps the input.
  *
@@ -79,6 +83,53 @@ static int expected_parse(const char *text, unsigned long min, unsigned long max
 		return ERANGE;
 	*value = result;
 	return 0;
+}
+
+/* The oracle for number_parse_seconds, as expected_parse is for number_parse. */
+static int expected_seconds(const char *text, unsigned long min_ms, unsigned long max_ms,
+			    unsigned long *milliseconds)
+{
+	unsigned long result = 0;
+	bool too_big = false;
+	size_t digits = 0, decimals = 0;
+	const char *c = text;
+
+	for (; *c >= '0' && *c <= '9'; c++, digits++)
+		too_big |= __builtin_mul_overflow(result, 10UL, &result) ||
+			   __builtin_add_overflow(result, (unsigned long)(*c - '0'), &result);
+	too_big |= __builtin_mul_overflow(result, 1000UL, &result);
+	unsigned long scale = 100;
+	if (*c == '.') {
+		for (c++; *c >= '0' && *c <= '9'; c++, decimals++) {
+			if (decimals < 3)
+				too_big |= __builtin_add_overflow(
+					result, (unsigned long)(*c - '0') * scale, &result);
+			scale /= 10;
+		}
+		if (decimals == 0)
+			return EINVAL;
+	}
+	if (digits == 0 || *c != '\0')
+		return EINVAL;
+	if (decimals > 3 || too_big || result < min_ms || result > max_ms)
+		return ERANGE;
+	*milliseconds = result;
+	return 0;
+}
+
+static void check_seconds(const char *text, unsigned long min, unsigned long max)
+{
+	unsigned long expected_value = UNTOUCHED;
+	int expected = expected_seconds(text, min, max, &expected_value);
+	unsigned long value = UNTOUCHED;
+	errno = NO_ERROR_YET;
+	int result = number_parse_seconds(text, min, max, &value);
+	if (expected == 0) {
+		CHECK(result == 0 && value == expected_value);
+	} else {
+		CHECK(result == -1 && errno == expected);
+		CHECK(value == UNTOUCHED);
+	}
 }
 
 /* Reads a bound of WIDTH (see the header) from DATA, moving past what it used. */
@@ -158,6 +209,7 @@ static void check_text(const char *text, unsigned long min, unsigned long max)
 	}
 
 	check_options_number(text, min, max, expected, expected_value);
+	check_seconds(text, min, max);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

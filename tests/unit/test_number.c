@@ -201,6 +201,11 @@ static void test_seconds(void **state)
 	seconds_fail("1e3", 0, 10000000, EINVAL);
 	seconds_fail(" 1", 0, 10000, EINVAL);
 	seconds_fail("1s", 0, 10000, EINVAL);
+	/* Leading zeros, however many, as number_parse takes them. */
+	assert_int_equal(seconds_ok("0000000000000000000000000000001.5", 0, 86400000), 1500);
+	/* The largest value an unsigned long holds, and one past it. */
+	assert_int_equal(seconds_ok("18446744073709551.615", 0, ULONG_MAX), ULONG_MAX);
+	seconds_fail("18446744073709551.616", 0, ULONG_MAX, ERANGE);
 }
 
 int main(void)
