@@ -101,8 +101,8 @@ static void usage(FILE *out)
 		"\n"
 		"In idle mode, 'ready: N connections held' goes to standard error once all\n"
 		"are held. Exit status: 0 no errors, 1 errors counted (see the summary),\n"
-		"69 no operation completed, 64 usage error. SIGTERM or SIGINT ends the run\n"
-		"early, with its summary.\n",
+		"69 no operation completed, 64 usage error. SIGTERM, SIGINT or SIGHUP ends\n"
+		"the run early, with its summary.\n",
 		DEFAULT_CONNECTIONS, DEFAULT_SIZE, DEFAULT_TIME_MS / 1000, DEFAULT_RAMP,
 		DEFAULT_TIMEOUT_MS / 1000);
 }
@@ -713,8 +713,8 @@ int bench_main(int argc, char **argv)
 	if (wrong != 0)
 		return wrong;
 
-	static const int caught[] = {SIGCHLD, SIGTERM, SIGINT};
-	int signal_fd = sig_catch(caught, 3);
+	static const int caught[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+	int signal_fd = sig_catch(caught, 4);
 	if (signal_fd < 0) {
 		cli_error(COMMAND ": catching signals: %s", strerror(errno));
 		return EX_OSERR;

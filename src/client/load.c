@@ -47,7 +47,7 @@
 #define SIGNAL_EVENT UINT64_MAX
 #define NS_PER_MS INT64_C(1000000)
 
-const int LOAD_STOP_SIGNALS[LOAD_STOP_COUNT] = {SIGTERM, SIGINT};
+const int LOAD_STOP_SIGNALS[LOAD_STOP_COUNT] = {SIGTERM, SIGINT, SIGHUP};
 
 const char *const load_error_names[LOAD_ERROR_KINDS] = {
 	[LOAD_WRONG] = "wrong",	    [LOAD_EXTRA] = "extra",	[LOAD_EOF] = "eof",

@@ -72,8 +72,8 @@ struct load_result {
 	struct histogram latency; /* nanoseconds, per operation */
 };
 
-/* The signals that stop a job: SIGTERM and SIGINT. */
-enum { LOAD_STOP_COUNT = 2 };
+/* The signals that stop a job: SIGTERM, SIGINT and SIGHUP (a terminal's, to its whole group). */
+enum { LOAD_STOP_COUNT = 3 };
 extern const int LOAD_STOP_SIGNALS[LOAD_STOP_COUNT];
 
 /*

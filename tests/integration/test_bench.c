@@ -1341,9 +1341,12 @@ static void test_jobs_end_with_a_normal_run(void **state)
 	run_free(&run);
 }
 
-static void test_sigterm_ends_jobs_with_a_summary(void **state)
+/*
+ * SIGNO mid-run, to bench or (GROUP) to its whole process group as a terminal
+ * sends it, ends bench with a summary of what was done, and its jobs with it.
+ */
+static void expect_stop_by(int signo, bool group)
 {
-	(void)state;
 	char port[16];
 	struct process *server = start_echo_server("127.0.0.1", port, sizeof port);
 	struct process *bench = start_bench(
@@ -1352,7 +1355,7 @@ static void test_sigterm_ends_jobs_with_a_summary(void **state)
 	record_jobs(bench, jobs, 2);
 	/* Mid-run: all ten connections are up, each with its child on the server. */
 	assert_true(harness_wait_children(server->pid, 10, T));
-	assert_int_equal(kill(bench->pid, SIGTERM), 0);
+	assert_int_equal(kill(group ? -bench->pid : bench->pid, signo), 0);
 	struct timespec stopped = harness_now();
 	struct run run;
 	finish_bench(bench, stopped, T, &run);
@@ -1366,6 +1369,19 @@ static void test_sigterm_ends_jobs_with_a_summary(void **state)
 	expect_jobs_gone(jobs, 2);
 	assert_true(harness_wait_children(server->pid, 0, T));
 	run_free(&run);
+}
+
+static void test_sigterm_ends_jobs_with_a_summary(void **state)
+{
+	(void)state;
+	expect_stop_by(SIGTERM, false);
+}
+
+/* A closed terminal's SIGHUP, to the whole group, is a stop like SIGTERM, for bench and its jobs alike. */
+static void test_sighup_ends_jobs_with_a_summary(void **state)
+{
+	(void)state;
+	expect_stop_by(SIGHUP, true);
 }
 
 static void test_killed_bench_takes_its_jobs_along(void **state)
@@ -1576,6 +1592,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ready_line_for_one_connection, harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_end_with_a_normal_run, harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_ends_jobs_with_a_summary, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sighup_ends_jobs_with_a_summary, harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_bench_takes_its_jobs_along, harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bench_killed_while_starting_jobs, harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_failure_stops_started_jobs, harness_setup, teardown),
