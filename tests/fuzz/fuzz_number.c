@@ -117,19 +117,31 @@ static int expected_seconds(const char *text, unsigned long min_ms, unsigned lon
 	return 0;
 }
 
-static void check_seconds(const char *text, unsigned long min, unsigned long max)
+/* A parser and its oracle share one signature (the oracle returns the errno it expects). */
+typedef int parse_function(const char *text, unsigned long min, unsigned long max,
+			   unsigned long *value);
+
+/*
+ * PARSE must agree with ORACLE on TEXT: the same value, within MIN..MAX, or
+ * -1 with the oracle's errno and the value untouched. Returns the oracle's
+ * answer, and its value in *EXPECTED_VALUE.
+ */
+static int check_parser(parse_function *parse, parse_function *oracle, const char *text,
+			unsigned long min, unsigned long max, unsigned long *expected_value)
 {
-	unsigned long expected_value = UNTOUCHED;
-	int expected = expected_seconds(text, min, max, &expected_value);
+	*expected_value = UNTOUCHED;
+	int expected = oracle(text, min, max, expected_value);
 	unsigned long value = UNTOUCHED;
 	errno = NO_ERROR_YET;
-	int result = number_parse_seconds(text, min, max, &value);
+	int result = parse(text, min, max, &value);
 	if (expected == 0) {
-		CHECK(result == 0 && value == expected_value);
+		CHECK(result == 0 && value == *expected_value);
+		CHECK(value >= min && value <= max);
 	} else {
 		CHECK(result == -1 && errno == expected);
 		CHECK(value == UNTOUCHED);
 	}
+	return expected;
 }
 
 /* Reads a bound of WIDTH (see the header) from DATA, moving past what it used. */
@@ -192,24 +204,10 @@ static void check_options_number(const char *text, unsigned long min, unsigned l
 
 static void check_text(const char *text, unsigned long min, unsigned long max)
 {
-	unsigned long expected_value = UNTOUCHED;
-	int expected = expected_parse(text, min, max, &expected_value);
-
-	unsigned long value = UNTOUCHED;
-	errno = NO_ERROR_YET;
-	int result = number_parse(text, min, max, &value);
-	if (expected == 0) {
-		CHECK(result == 0);
-		CHECK(value == expected_value);
-		CHECK(value >= min && value <= max);
-	} else {
-		CHECK(result == -1);
-		CHECK(errno == expected);
-		CHECK(value == UNTOUCHED);
-	}
-
+	unsigned long expected_value;
+	int expected = check_parser(number_parse, expected_parse, text, min, max, &expected_value);
 	check_options_number(text, min, max, expected, expected_value);
-	check_seconds(text, min, max);
+	(void)check_parser(number_parse_seconds, expected_seconds, text, min, max, &expected_value);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
