@@ -146,19 +146,28 @@ alive() {
 	[ -n "$alive_stat" ] && [ "${alive_state%% *}" != Z ]
 }
 
-# Prints PID and all its descendants, one a line (from one ps listing).
-tree_pids() {
+# Prints PID and all its descendants, one a line as "DEPTH PID" (PID itself at
+# depth 0), from one ps listing.
+tree_depths() {
 	ps -e -o pid= -o ppid= | awk -v root="$1" '
 		{ parent[$1] = $2 }
 		END {
 			for (pid in parent) {
 				up = pid
-				while (up != root && (up in parent) && up > 1)
+				depth = 0
+				while (up != root && (up in parent) && up > 1) {
 					up = parent[up]
+					depth++
+				}
 				if (up == root)
-					print pid
+					print depth, pid
 			}
 		}'
+}
+
+# Prints PID and all its descendants, one a line.
+tree_pids() {
+	tree_depths "$1" | awk '{ print $2 }'
 }
 
 # Waits up to SECONDS for every PID given to have left /proc (reaped by its
@@ -188,24 +197,30 @@ wait_dead() {
 	done
 }
 
-# Stops the current server: its descendants first (the server reaps them, so
-# no child is orphaned to init), then the server, which this shell reaps;
+# Stops the current server: its descendants first, the deepest first (each
+# parent reaps its children, so none is orphaned to init: socat and ncat
+# children have a cat of their own), then the server, which this shell reaps;
 # SIGKILL for whatever outlives its deadline. Does nothing when none runs.
 server_stop() {
 	[ -n "$server_pid" ] || return 0
-	stop_kids=$(tree_pids "$server_pid" | grep -vx "$server_pid" || true)
-	if [ -n "$stop_kids" ]; then
+	tree_depths "$server_pid" | sort -rn >"$work/tree"
+	stop_depth=$(head -n 1 "$work/tree" | cut -d ' ' -f 1)
+	while [ "${stop_depth:-0}" -gt 0 ]; do
+		stop_level=$(awk -v d="$stop_depth" '$1 == d { print $2 }' "$work/tree")
 		# shellcheck disable=SC2086 # one pid a word
-		kill -TERM $stop_kids 2>/dev/null || true
+		kill -TERM $stop_level 2>/dev/null || true
 		# shellcheck disable=SC2086
-		wait_gone 3 $stop_kids || true
-	fi
+		wait_gone 3 $stop_level || true
+		stop_depth=$((stop_depth - 1))
+	done
 	kill -TERM "$server_pid" 2>/dev/null || true
 	wait_dead 6 "$server_pid" || kill -KILL "$server_pid" 2>/dev/null || true
 	wait "$server_pid" 2>/dev/null || true
-	for stop_pid in $stop_kids; do
-		alive "$stop_pid" && kill -KILL "$stop_pid" 2>/dev/null
-	done
+	while read -r stop_depth stop_pid; do
+		if [ "$stop_depth" -gt 0 ] && alive "$stop_pid"; then
+			kill -KILL "$stop_pid" 2>/dev/null || true
+		fi
+	done <"$work/tree"
 	server_pid=""
 }
 
@@ -240,11 +255,18 @@ benches_stop() {
 	bench_pids=""
 }
 
-# Stops the CPU sampler, a subshell, and the sleep it may be in.
+# Stops the CPU sampler: its sleep is killed (the subshell then reaps it and
+# exits, so no sleep is left to init), and the subshell is waited for.
 sampler_stop() {
 	[ -n "$sampler_pid" ] || return 0
-	# shellcheck disable=SC2046 # one pid a word
-	kill -TERM $(tree_pids "$sampler_pid") 2>/dev/null || true
+	sampler_left=40
+	while alive "$sampler_pid" && [ "$sampler_left" -gt 0 ]; do
+		# shellcheck disable=SC2046 # one pid a word
+		kill -TERM $(tree_pids "$sampler_pid" | grep -vx "$sampler_pid") 2>/dev/null || true
+		sampler_left=$((sampler_left - 1))
+		sleep 0.05
+	done
+	kill -KILL "$sampler_pid" 2>/dev/null || true
 	wait "$sampler_pid" 2>/dev/null || true
 	sampler_pid=""
 }
@@ -280,11 +302,11 @@ cpu_busy() {
 sampler_start() {
 	rm -f "$work/cpu.a" "$work/cpu.b"
 	(
-		sleep "$1"
+		sleep "$1" || exit 0
 		cpu_busy >"$work/cpu.a"
-		sleep "$2"
+		sleep "$2" || exit 0
 		cpu_busy >"$work/cpu.b"
-	) &
+	) 2>/dev/null &
 	sampler_pid=$!
 }
 
@@ -882,7 +904,8 @@ def sweep($mode): [$servers[] as $s | {label: $s.label, points: [$settings.sweep
 | {machine: $machine, settings: $settings, notes: $notes,
    servers: [$rows[] | . + {conn_ratio: ratio(.conn_s; $ys.conn_s),
                              msgs_ratio: ratio(.msgs_s; $ys.msgs_s),
-                             pss_ratio: ratio(.pss_kib_per_idle; $ys.pss_kib_per_idle)}],
+                             pss_ratio: (if ($ys.pss_kib_per_idle // 0) > 0
+                                         then ratio(.pss_kib_per_idle; $ys.pss_kib_per_idle) else null end)}],
    sweeps: {conn: sweep("conn"), echo: sweep("echo")},
    generator_check: {j2_conn_s: $j2.bench.ops_per_second,
      halves_conn_s: [$halves[] | .bench.ops_per_second], halves_sum: $sum,
@@ -906,19 +929,22 @@ def right($w): tostring | (" " * ($w - length)) + .;
 def left($w): tostring | . + (" " * ($w - length));
 def cell($v; $d; $mark; $w): (if $v == null then "-" else ($v | fixed($d)) + (if $mark then "*" else "" end) end) | right($w);
 def line($cells): $cells | join("");
+# "  ----- TITLE -----", WIDTH characters.
+def banner($title; $width): ($width - ($title | length) - 4) as $dashes
+  | "  " + ("-" * ($dashes / 2 | floor)) + " " + $title + " " + ("-" * ($dashes - ($dashes / 2 | floor)));
 .settings as $set
+| ([.servers[] | .label | length] | max + 2) as $w
 | "Main table: conn and echo at 50 connections, 64-byte messages; best of \($set.rounds) round(s) of \($set.duration) s (warmup \($set.warmup) s); idle: \($set.idle) connections, median of rounds.",
   "",
-  line([("" | left(20)), ("---------- conn mode, c=50 ----------" | right(46)),
-        ("---------- echo mode, c=50 -----------" | right(45)),
-        ("------ idle ------" | right(26))]),
-  line([("server" | left(20)), ("conn/s" | right(10)), ("×ys" | right(7)), ("p99 µs" | right(9)),
+  line([("" | left($w)), banner("conn mode, c=50"; 41), banner("echo mode, c=50, depth 1"; 41),
+        banner("idle"; 25)]),
+  line([("server" | left($w)), ("conn/s" | right(10)), ("×ys" | right(7)), ("p99 µs" | right(9)),
         ("µs/conn" | right(9)), ("gen%" | right(6)), ("msgs/s" | right(11)), ("×ys" | right(7)),
         ("p99 µs" | right(9)), ("µs/msg" | right(8)), ("gen%" | right(6)),
         ("KiB/conn" | right(10)), ("×ys" | right(8)), ("procs" | right(7)), ("errors" | right(8))]),
   (.servers[] |
-   if .started | not then line([(.label | left(20)), "  failed to start (below)"])
-   else line([(.label | left(20)),
+   if .started | not then line([(.label | left($w)), "  failed to start (below)"])
+   else line([(.label | left($w)),
      cell(.conn_s; 0; .marked.conn; 10), cell(.conn_ratio; 2; false; 7),
      cell(.conn_p99_us; 0; .marked.conn; 9), cell(.cpu_us_per_conn; 1; .marked.conn; 9),
      cell(.gen_cpu_percent_conn; 0; false; 6),
@@ -932,7 +958,8 @@ def line($cells): $cells | join("");
   "(conn: socket() to the last byte back; echo: per message); µs/conn, µs/msg: the machine's CPU time",
   "(/proc/stat, all CPUs, not idle) per operation over the measured interval, the generator's included;",
   "gen%: forknet bench's own CPU, % of one core (near 100: the generator was the limit);",
-  "KiB/conn: Pss of the server's whole process tree per idle connection, (held - before) / \($set.idle);",
+  "KiB/conn: Pss of the server's whole process tree per idle connection, (held - before) / \($set.idle)",
+  "(user memory only: the kernel's socket buffers are not in Pss; ×ys only when the yardstick's is above 0);",
   "procs: processes in that tree with the connections held; *: from a run that counted errors.",
   "",
   ([.servers[] | .label as $l | (.failures[], .problems[]) | "  \($l), \(.)"]) as $issues
@@ -945,10 +972,11 @@ def fixed0: if . == null then "-" else round | tostring end;
 def right($w): tostring | (" " * ($w - length)) + .;
 def left($w): tostring | . + (" " * ($w - length));
 def table($mode; $title):
-  $title,
-  ([("server" | left(20))] + [.settings.sweep[] | "c=\(.)" | right(9)] | join("")),
+  ([.servers[] | .label | length] | max + 2) as $w
+  | $title,
+  ([("server" | left($w))] + [.settings.sweep[] | "c=\(.)" | right(9)] | join("")),
   (.sweeps[$mode][] | . as $s
-   | ([(.label | left(20))] + [$s.points as $p | $p[] |
+   | ([(.label | left($w))] + [$s.points as $p | $p[] |
         (if .failed != null and .rate == null then "fail"
          else (.rate | fixed0) + (if .errors > 0 then "*" else "" end) end) | right(9)]
       | join(""))),
@@ -1002,8 +1030,10 @@ results=$out/echo-results.json
 
 jq -r '["label", "conn_s", "conn_p99_us", "msgs_s", "echo_p99_us", "cpu_us_per_conn",
 	"cpu_us_per_msg", "pss_kib_per_idle", "gen_cpu_percent_conn", "gen_cpu_percent_echo", "errors"],
-	(.servers[] | [.label, .conn_s, .conn_p99_us, .msgs_s, .echo_p99_us, .cpu_us_per_conn,
-	.cpu_us_per_msg, .pss_kib_per_idle, .gen_cpu_percent_conn, .gen_cpu_percent_echo, .errors])
+	(.servers[] | [.label, .conn_s, .conn_p99_us, .msgs_s, .echo_p99_us,
+	(.cpu_us_per_conn, .cpu_us_per_msg, .pss_kib_per_idle
+	 | if . == null then null else . * 100 | round / 100 end),
+	.gen_cpu_percent_conn, .gen_cpu_percent_echo, .errors])
 	| @csv' "$results" >"$out/echo-results.csv"
 jq -r '["label", "mode", "concurrency", "ops_s", "p99_us", "errors"],
 	(.sweeps | to_entries[] | .key as $m | .value[] | .label as $l | .points[]
