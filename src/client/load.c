@@ -17,6 +17,11 @@
  * A timer tick (every 10 ms while anything is in flight) looks over the
  * slots: it fails those whose oldest outstanding operation is older than the
  * timeout, and starts those whose wait is over.
+ *
+ * A run shorter than the timeout would hide a server that never answers some
+ * connections (the iterative model with more than one): so at the end, an
+ * operation still unanswered after STALL_MS, or through the whole measured
+ * time of a run that ended on its time, counts as stalled.
  */
 #include "load.h"
 
@@ -46,13 +51,14 @@
 #define SOURCE_COUNT 64u
 #define SIGNAL_EVENT UINT64_MAX
 #define NS_PER_MS INT64_C(1000000)
+#define STALL_MS 1000 /* unanswered this long at the end of a run: stalled */
 
 const int LOAD_STOP_SIGNALS[LOAD_STOP_COUNT] = {SIGTERM, SIGINT, SIGHUP};
 
 const char *const load_error_names[LOAD_ERROR_KINDS] = {
 	[LOAD_WRONG] = "wrong",	    [LOAD_EXTRA] = "extra",	[LOAD_EOF] = "eof",
 	[LOAD_RESET] = "reset",	    [LOAD_REFUSED] = "refused", [LOAD_TIMEOUT] = "timeout",
-	[LOAD_PORTS] = "ports",	    [LOAD_OTHER] = "other",
+	[LOAD_STALLED] = "stalled", [LOAD_PORTS] = "ports",	[LOAD_OTHER] = "other",
 };
 
 enum slot_state { SLOT_WAITING, SLOT_OPENING, SLOT_RUNNING, SLOT_HELD };
@@ -460,6 +466,18 @@ static bool tick(struct job *job, int64_t now)
 	return busy;
 }
 
+/* The run is over at NOW: counts the operations it leaves stalled (see the top). */
+static void count_stalled(struct job *job, int64_t now, int64_t counted_from, bool on_time)
+{
+	if (!job->counting)
+		return;
+	for (unsigned i = 0; i < job->plan->connections; i++) {
+		int64_t since = oldest_outstanding(job, &job->slots[i]);
+		if (since >= 0 && (now - since >= STALL_MS * NS_PER_MS || (on_time && since <= counted_from)))
+			count_error(job, LOAD_STALLED, 0);
+	}
+}
+
 static void publish(struct job *job)
 {
 	uint64_t errors = 0;
@@ -598,6 +616,7 @@ int load_run(const struct load_plan *plan, struct load_result *result, struct lo
 	}
 	int error = errno;
 	int64_t stopped = now_ns();
+	count_stalled(&job, stopped, counted_from, stopped >= end);
 	result->seconds = job.counting ? (double)(stopped - counted_from) / 1e9 : 0;
 	result->held = job.held;
 	publish(&job);

@@ -41,13 +41,14 @@
 /* How long a run of -t SECONDS may take before it counts as hung. */
 #define HANG_MS(seconds) ((seconds) * 1000 + 10000)
 #define TOKEN_SIZE 64
-#define ERROR_KINDS 8
+#define ERROR_KINDS 9
 #define JSON_ENTRIES_MAX 64
 #define JSON_DEPTH_MAX 8
 
 /* The error kinds, in the order bench prints them. */
-static const char *const error_kinds[ERROR_KINDS] = {"wrong",	"extra",   "eof",   "reset",
-						     "refused", "timeout", "ports", "other"};
+static const char *const error_kinds[ERROR_KINDS] = {"wrong",	"extra",   "eof",
+						     "reset",	"refused", "timeout",
+						     "stalled", "ports",   "other"};
 
 static const struct spawn_options piped = {.stdout_pipe = true, .nproc_limit = -1};
 
@@ -1094,6 +1095,41 @@ static void test_silent_server_is_timeout(void **state)
 	bench_fake(FAKE_SILENT, "timeout", "0.3", 69, &j, &s);
 }
 
+/* With the timeout (2 s) longer than the run (1 s), a server that never answers leaves every connection stalled. */
+static void test_silent_server_is_stalled(void **state)
+{
+	(void)state;
+	struct json j;
+	struct text_summary s;
+	bench_fake(FAKE_SILENT, "stalled", NULL, 69, &j, &s);
+	assert_string_equal(s.errors, "10");
+}
+
+/*
+ * The iterative model serves one connection at a time: in echo mode with 5
+ * persistent connections one is served throughout and the other four never
+ * get a reply. A run shorter than the timeout counts them as stalled.
+ */
+static void test_iterative_server_leaves_connections_stalled(void **state)
+{
+	(void)state;
+	struct process *server = harness_start_server(
+		(const char *[]){"-m", "iterative", "-b", "127.0.0.1", "-p", "0", "-q", NULL});
+	char port[16];
+	port_text(server->port, port, sizeof port);
+	struct run run;
+	run_bench((const char *[]){"-m", "echo", "-c", "5", "-t", "1", "--json", "127.0.0.1", port, NULL},
+		  HANG_MS(1), &run);
+	expect_status(&run, 1);
+	struct json j;
+	struct text_summary s;
+	expect_json_run(&run, NULL, &j, &s);
+	assert_true(figure(s.operations) > 0);
+	assert_string_equal(s.errors, "4");
+	assert_string_equal(text_kind(&s, "stalled"), "4");
+	run_free(&run);
+}
+
 static void test_extra_bytes_are_extra(void **state)
 {
 	(void)state;
@@ -1583,6 +1619,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupted_echo_is_wrong, harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_early_close_is_eof, harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_server_is_timeout, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_server_is_stalled, harness_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iterative_server_leaves_connections_stalled,
+						harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extra_bytes_are_extra, harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closed_port_is_refused, harness_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_loopback_refused, harness_setup, teardown),
