@@ -284,8 +284,8 @@ cleanup() {
 	exit "$cleanup_status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'say "stopped by SIGINT"; exit 130' INT
+trap 'say "stopped by SIGTERM"; exit 143' TERM
 
 # --- measurements ------------------------------------------------------------
 
