@@ -904,7 +904,7 @@ def sweep($mode): [$servers[] as $s | {label: $s.label, points: [$settings.sweep
 | {machine: $machine, settings: $settings, notes: $notes,
    servers: [$rows[] | . + {conn_ratio: ratio(.conn_s; $ys.conn_s),
                              msgs_ratio: ratio(.msgs_s; $ys.msgs_s),
-                             pss_ratio: (if ($ys.pss_kib_per_idle // 0) > 0
+                             pss_ratio: (if ($ys.pss_kib_per_idle // 0) >= 1
                                          then ratio(.pss_kib_per_idle; $ys.pss_kib_per_idle) else null end)}],
    sweeps: {conn: sweep("conn"), echo: sweep("echo")},
    generator_check: {j2_conn_s: $j2.bench.ops_per_second,
@@ -959,7 +959,7 @@ def banner($title; $width): ($width - ($title | length) - 4) as $dashes
   "(/proc/stat, all CPUs, not idle) per operation over the measured interval, the generator's included;",
   "gen%: forknet bench's own CPU, % of one core (near 100: the generator was the limit);",
   "KiB/conn: Pss of the server's whole process tree per idle connection, (held - before) / \($set.idle)",
-  "(user memory only: the kernel's socket buffers are not in Pss; ×ys only when the yardstick's is above 0);",
+  "(user memory only: the kernel's socket buffers are not in Pss; ×ys only when the yardstick's is 1 KiB or more);",
   "procs: processes in that tree with the connections held; *: from a run that counted errors.",
   "",
   ([.servers[] | .label as $l | (.failures[], .problems[]) | "  \($l), \(.)"]) as $issues
