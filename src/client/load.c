@@ -19,9 +19,9 @@
  * timeout, and starts those whose wait is over.
  *
  * A run shorter than the timeout would hide a server that never answers some
- * connections (the iterative model with more than one): so at the end, an
- * operation still unanswered after STALL_MS, or through the whole measured
- * time of a run that ended on its time, counts as stalled.
+ * connections (the iterative model with more than one): so at the end, a
+ * connection whose oldest operation has waited STALL_MS or more counts as
+ * stalled (or as a timeout, if the last tick came too late to see one).
  */
 #include "load.h"
 
@@ -428,8 +428,10 @@ static int64_t oldest_outstanding(const struct job *job, const struct slot *slot
 {
 	switch (slot->state) {
 	case SLOT_OPENING:
-		if (job->plan->mode != LOAD_ECHO || slot->started == slot->finished)
+		if (job->plan->mode != LOAD_ECHO)
 			return slot->opened_ns;
+		if (slot->started == slot->finished) /* all back: -n ended the run on its first */
+			return slot->finished > 0 ? -1 : slot->opened_ns;
 		return slot->sent_ns[slot->finished % job->plan->depth];
 	case SLOT_RUNNING:
 		if (slot->started == slot->finished)
@@ -466,14 +468,18 @@ static bool tick(struct job *job, int64_t now)
 	return busy;
 }
 
-/* The run is over at NOW: counts the operations it leaves stalled (see the top). */
-static void count_stalled(struct job *job, int64_t now, int64_t counted_from, bool on_time)
+/* The run is over at NOW: counts the connections it leaves stalled (see the top). */
+static void count_stalled(struct job *job, int64_t now)
 {
 	if (!job->counting)
 		return;
 	for (unsigned i = 0; i < job->plan->connections; i++) {
 		int64_t since = oldest_outstanding(job, &job->slots[i]);
-		if (since >= 0 && (now - since >= STALL_MS * NS_PER_MS || (on_time && since <= counted_from)))
+		if (since < 0)
+			continue;
+		if (now - since >= job->plan->timeout_ms * NS_PER_MS)
+			count_error(job, LOAD_TIMEOUT, 0);
+		else if (now - since >= STALL_MS * NS_PER_MS)
 			count_error(job, LOAD_STALLED, 0);
 	}
 }
@@ -616,7 +622,7 @@ int load_run(const struct load_plan *plan, struct load_result *result, struct lo
 	}
 	int error = errno;
 	int64_t stopped = now_ns();
-	count_stalled(&job, stopped, counted_from, stopped >= end);
+	count_stalled(&job, stopped);
 	result->seconds = job.counting ? (double)(stopped - counted_from) / 1e9 : 0;
 	result->held = job.held;
 	publish(&job);

@@ -30,7 +30,7 @@ enum load_error {
 	LOAD_RESET,   /* the connection was reset (ECONNRESET, EPIPE) */
 	LOAD_REFUSED, /* connect was refused (ECONNREFUSED) */
 	LOAD_TIMEOUT, /* a connect or an echo took longer than the timeout */
-	LOAD_STALLED, /* still unanswered at the end, after waiting 1 s or the whole run */
+	LOAD_STALLED, /* a connection still waiting at the end, for 1 s or more */
 	LOAD_PORTS,   /* no local port left (EADDRNOTAVAIL) */
 	LOAD_OTHER,   /* anything else; the last errno is kept */
 	LOAD_ERROR_KINDS

@@ -571,6 +571,11 @@ static void test_closed_standard_descriptors(void **state)
 	int fd = harness_connect("127.0.0.1", server->port);
 	assert_true(harness_echo_once(fd, "hello", T));
 	unsigned long sockets[4];
+	/* The child may echo before the parent, back from fork(), has closed its copy of the connection. */
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (harness_socket_inodes(server->pid, sockets, 4) != 1 && harness_ms_since(start) < T)
+		nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
 	assert_int_equal(harness_socket_inodes(server->pid, sockets, 4), 1);
 	assert_true(harness_inode_listening(sockets[0]));
 	pid_t child = only_child(server);
