@@ -189,6 +189,13 @@ static int receive_output(int sock, int signal_fd, pid_t writer, const char *ser
 		ssize_t count = io_read(sock, buffer, sizeof buffer, -1);
 		if (count == 0)
 			break; /* the server closed its side */
+		if (count < 0 && errno == ECONNRESET) {
+			/* The server closed with our input unread (its kernel answered with RST): a hang-up too. */
+			if (writer_status < 0)
+				stop_writer(writer);
+			writer_status = WRITER_HUNG_UP;
+			break;
+		}
 		if (count > 0 && io_write_all(STDOUT_FILENO, buffer, (size_t)count, -1) == 0)
 			continue;
 		if (count > 0)
