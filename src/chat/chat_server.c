@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../cli.h"
+#include "../signals.h"
 #include "../lib/clock.h"
 #include "../lib/io.h"
 #include "../lib/listeners.h"
@@ -58,6 +59,9 @@ struct chat_server {
 	const struct chat_config *config;
 	struct listeners listeners;
 	int signal_fd;
+	struct timespec started;
+	unsigned long long joins;   /* members taken in since start */
+	unsigned long long relayed; /* messages relayed since start */
 	struct members members;
 	struct admission admission;
 	struct throttle drops_log;                    /* datagrams from non-members left unanswered */
@@ -295,6 +299,7 @@ static struct member *join(struct chat_server *cs, const struct route *route,
 				     sizeof welcome);
 	send_one(cs, route, address, welcome, length);
 	announce(cs, member, "* %s joined\n", label);
+	cs->joins++;
 	log_info("%s joined; %zu member%s", label, cs->members.count, text_plural(cs->members.count));
 	return member;
 }
@@ -430,6 +435,7 @@ static void from_member(struct chat_server *cs, struct member *member, const str
 			return;
 		}
 		broadcast(cs, member, cs->relay, out);
+		cs->relayed++;
 		/* The hot path: do not even format the arguments unless they will be logged. */
 		if (log_enabled(LOG_LEVEL_DEBUG))
 			log_debug("relayed %zu bytes from %s to %zu member%s", request.length,
@@ -623,6 +629,53 @@ static int expire(struct chat_server *cs)
 	return next;
 }
 
+/* SIGUSR2: one line on what the server holds and has done. */
+static void log_status(const struct chat_server *cs)
+{
+	const unsigned long *verdicts = cs->admission.verdicts;
+	unsigned long unanswered = 0;
+
+	for (int i = 0; i < ADMISSION_VERDICTS; i++)
+		if (i != ADMISSION_REPLY)
+			unanswered += verdicts[i];
+	log_notice("status: %zu member%s (at most %lu), %llu joined and %llu message%s relayed in "
+		   "%.0f s, %lu datagram%s from non-members unanswered",
+		   cs->members.count, text_plural(cs->members.count), cs->config->max_clients,
+		   cs->joins, cs->relayed, cs->relayed == 1 ? "" : "s",
+		   clock_seconds_between(cs->started, clock_now()), unanswered,
+		   text_plural(unanswered));
+}
+
+/* Acts on the pending signals as chat-server's column of the signal table says. True: stop. */
+static bool handle_signals(struct chat_server *cs)
+{
+	enum signal_action action;
+	int signo;
+	char name[32];
+	bool stop = false;
+
+	sig_drain();
+	while ((action = signals_next(SIGNAL_CHAT_SERVER, &signo)) != SIGNAL_DEFAULT) {
+		sig_name(signo, name, sizeof name);
+		switch (action) {
+		case SIGNAL_STOP:
+			log_notice("%s received: stopping", name);
+			stop = true;
+			break;
+		case SIGNAL_REOPEN_LOG:
+			log_notice("%s received: no log file to reopen (the log goes to standard "
+				   "error)", name);
+			break;
+		case SIGNAL_STATUS:
+			log_status(cs);
+			break;
+		default: /* no other action in chat-server's column */
+			break;
+		}
+	}
+	return stop;
+}
+
 /* The loop; returns an exit status once stopped. */
 static int run(struct chat_server *cs)
 {
@@ -640,18 +693,8 @@ static int run(struct chat_server *cs)
 			log_error("poll: %s", strerror(errno));
 			return EX_OSERR;
 		}
-		if (fds[0].revents != 0) {
-			int signo;
-			char name[32];
-			bool stop = false;
-			sig_drain();
-			while ((signo = sig_next()) != 0) {
-				log_notice("%s received: stopping", sig_name(signo, name, sizeof name));
-				stop = true;
-			}
-			if (stop)
-				return EX_OK;
-		}
+		if (fds[0].revents != 0 && handle_signals(cs))
+			return EX_OK;
 		for (nfds_t i = 1; i < count; i++)
 			if (fds[i].revents != 0)
 				receive(cs, i - 1);
@@ -690,10 +733,10 @@ static int want_local_addresses(int fd, const struct address *bound)
 /* Opens and prepares everything; returns 0 or an exit status (reported). */
 static int start(struct chat_server *cs, const struct chat_config *config)
 {
-	static const int caught[] = {SIGTERM, SIGINT};
 	char error[256], address[ADDRESS_TEXT_MAX];
 
 	cs->config = config;
+	cs->started = clock_now();
 	/*
 	 * Room for the longest message and its line end, plus one byte to see
 	 * MSG_TRUNC; and never less than a client's padded datagrams (its /join,
@@ -710,12 +753,12 @@ static int start(struct chat_server *cs, const struct chat_config *config)
 		cli_error("getrandom: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	/* A write to a reader that has gone (the --print-port pipe) must fail, not kill the server. */
-	if (sig_set(SIGPIPE, SIG_IGN) != 0) {
-		cli_error("sigaction SIGPIPE: %s", strerror(errno));
-		return EX_OSERR;
-	}
-	cs->signal_fd = sig_catch(caught, 2);
+	/*
+	 * The signal table's chat-server column; among others, SIGPIPE is
+	 * ignored, so that a write to a reader that has gone (the --print-port
+	 * pipe) fails instead of killing the server.
+	 */
+	cs->signal_fd = signals_catch(SIGNAL_CHAT_SERVER, false);
 	if (cs->signal_fd < 0) {
 		cli_error("catching signals: %s", strerror(errno));
 		return EX_OSERR;

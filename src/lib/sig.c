@@ -10,10 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stop.h"
+
 static volatile sig_atomic_t pending[NSIG];
 static int caught[NSIG];
 static int caught_count;
 static int pipe_fds[2] = {-1, -1};
+/* sig_raise_stop: the stop descriptor plus one (0: none) and its delay, by signal. */
+static volatile sig_atomic_t stop_fd_plus_one[NSIG];
+static volatile long stop_delay_ms[NSIG];
 
 /*
  * The handler: async-signal-safe only. It saves errno because write() may
@@ -26,6 +31,8 @@ static void on_signal(int signo)
 	pending[signo] = 1;
 	ssize_t ignored = write(pipe_fds[1], "", 1);
 	(void)ignored;
+	if (stop_fd_plus_one[signo] != 0)
+		(void)stop_raise(stop_fd_plus_one[signo] - 1, stop_delay_ms[signo]); /* see sig.h */
 	errno = saved_errno;
 }
 
@@ -85,6 +92,17 @@ void sig_drain(void)
 		count = read(pipe_fds[0], bytes, sizeof bytes);
 	while (count > 0 || (count < 0 && errno == EINTR));
 	/* Anything else (EAGAIN: empty) ends the drain; the flags are what count. */
+}
+
+int sig_raise_stop(int signo, int fd, long ms)
+{
+	if (signo <= 0 || signo >= NSIG || fd < 0 || ms < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	stop_delay_ms[signo] = ms;
+	stop_fd_plus_one[signo] = fd + 1;
+	return 0;
 }
 
 int sig_next(void)
@@ -168,6 +186,8 @@ int sig_forget(void)
 		pending[caught[i]] = 0;
 	}
 	caught_count = 0;
+	for (int signo = 0; signo < NSIG; signo++)
+		stop_fd_plus_one[signo] = 0;
 	for (int i = 0; i < 2; i++) {
 		if (pipe_fds[i] >= 0 && close(pipe_fds[i]) != 0)
 			status = -1;

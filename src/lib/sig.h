@@ -24,6 +24,15 @@
  */
 int sig_catch(const int *signals, int count);
 
+/*
+ * Makes the handler of caught signal SIGNO also raise stop descriptor FD in
+ * MS milliseconds (lib/stop.h; two system calls, both async-signal-safe).
+ * For a process whose main loop is inside a service when the signal comes
+ * (the iterative server), which could not raise it in time itself. Returns 0
+ * or -1 (EINVAL). sig_forget() undoes it.
+ */
+int sig_raise_stop(int signo, int fd, long ms);
+
 /* Empties the pipe; call before sig_next() once the descriptor is readable. */
 void sig_drain(void);
 

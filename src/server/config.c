@@ -10,7 +10,7 @@
 
 #include "../lib/options.h"
 
-enum { OPTION_GRACE = 256, OPTION_PRINT_PORT };
+enum { OPTION_GRACE = 256, OPTION_DRAIN_TIMEOUT, OPTION_PRINT_PORT };
 
 static const struct option long_options[] = {
 	{"bind", required_argument, NULL, 'b'},
@@ -18,6 +18,7 @@ static const struct option long_options[] = {
 	{"model", required_argument, NULL, 'm'},
 	{"max-children", required_argument, NULL, 'c'},
 	{"grace", required_argument, NULL, OPTION_GRACE},
+	{"drain-timeout", required_argument, NULL, OPTION_DRAIN_TIMEOUT},
 	{"print-port", no_argument, NULL, OPTION_PRINT_PORT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -32,8 +33,12 @@ const char server_config_options_help[] =
 	"                           /etc/services (0: any free port)\n"
 	"  -m, --model MODEL        how connections are served (default fork);\n"
 	"                           -m help lists the models\n"
-	"  -c, --max-children N     at most N children at once (default 256)\n"
-	"      --grace SECS         on stop, give children SECS to end (default 5)\n"
+	"  -c, --max-children N     serve at most N connections at once (default 256)\n"
+	"      --grace SECS         on a fast stop, give connections SECS to end\n"
+	"                           before they are killed (default 5)\n"
+	"      --drain-timeout SECS on a graceful stop (SIGQUIT), wait at most SECS\n"
+	"                           for open connections, then stop fast\n"
+	"                           (default: wait as long as they last)\n"
 	"      --print-port         once listening, write the port on standard output\n"
 	"  -q, --quiet              log only start, stop and problems\n"
 	"  -v, --verbose            log details too\n"
@@ -46,7 +51,7 @@ static void model_not_found(const char *name, char *error, size_t size)
 	size_t used = 0;
 	for (size_t i = 0; i < server_model_count && used < sizeof names; i++) {
 		int count = snprintf(names + used, sizeof names - used, "%s%s", i > 0 ? ", " : "",
-				     server_models[i].name);
+				     server_models[i]->name);
 		if (count < 0)
 			break;
 		used += (size_t)count; /* may pass the end: the loop then stops, the text cut short */
@@ -113,6 +118,12 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 			config->grace_seconds = number;
 			grace_given = true;
 			break;
+		case OPTION_DRAIN_TIMEOUT:
+			if (options_number(name, optarg, 0, SERVER_DRAIN_LIMIT, &config->drain_seconds,
+					   error, size) != 0)
+				return CONFIG_ERROR;
+			config->drain_limited = true;
+			break;
 		case OPTION_PRINT_PORT:
 			config->print_port = true;
 			break;
@@ -135,9 +146,10 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 	}
 	if (options_log_level(quiet, verbose, &config->log_level, error, size) != 0)
 		return CONFIG_ERROR;
-	/* A model without children would ignore a limit on them, or a grace period. */
-	if (!config->model->has_children && (children_given || grace_given)) {
-		snprintf(error, size, "%s: the %s model has no children (it is for the fork model)",
+	/* A model that serves one connection at a time would ignore a limit, or a grace period. */
+	if (!(config->model->flags & MODEL_CONCURRENT) && (children_given || grace_given)) {
+		snprintf(error, size,
+			 "%s: the %s model serves one connection at a time (it is for the other models)",
 			 children_given ? "--max-children" : "--grace", config->model->name);
 		return CONFIG_ERROR;
 	}

@@ -18,8 +18,10 @@ struct server_config {
 	const char *bind;   /* host or address to listen on; NULL: all, IPv6 and IPv4 */
 	uint16_t port;      /* 0: the system picks a free one */
 	const struct server_model *model;
-	unsigned long max_children;  /* hard cap on live children (fork model) */
+	unsigned long max_children;  /* hard cap on connections served at once */
 	unsigned long grace_seconds; /* on stop, how long children get before SIGKILL */
+	bool drain_limited;          /* --drain-timeout given: */
+	unsigned long drain_seconds; /* how long a graceful stop waits before the fast stop */
 	enum log_level log_level;
 	bool print_port;             /* once listening, write the port on standard output */
 	bool list_models;            /* -m help: print the models instead of serving */
@@ -29,6 +31,7 @@ struct server_config {
 #define SERVER_MAX_CHILDREN_LIMIT 65536
 #define SERVER_DEFAULT_GRACE 5
 #define SERVER_GRACE_LIMIT 3600
+#define SERVER_DRAIN_LIMIT 2592000 /* 30 days */
 
 enum config_result {
 	CONFIG_OK,

@@ -44,7 +44,7 @@ int echo_server_main(int argc, char **argv)
 	}
 	if (config.list_models) {
 		for (size_t i = 0; i < server_model_count; i++)
-			printf("%-10s %s\n", server_models[i].name, server_models[i].summary);
+			printf("%-10s %s\n", server_models[i]->name, server_models[i]->summary);
 		return EX_OK;
 	}
 	return server_run(&config, &echo_service);

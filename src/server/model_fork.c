@@ -6,9 +6,9 @@
  * socket and keeps the books; each child closes the listening sockets, serves
  * its one connection and exits with the service's status.
  *
- * Signals: SIGCHLD, SIGTERM and SIGINT arrive as events on the signal
- * descriptor (lib/sig.h), so reaping and stopping happen here in the main
- * loop, never in a handler. One SIGCHLD may stand for many ended children;
+ * Signals arrive as events on the signal descriptor (src/signals.c), so
+ * reaping, stopping and the status line happen here in the main loop, never
+ * in a handler. One SIGCHLD may stand for many ended children;
  * children_reap() collects them all. Children ignore SIGINT, so that Ctrl-C
  * (sent to the whole process group) stops them through the parent.
  *
@@ -16,10 +16,9 @@
  * parent stops polling the listening sockets, so new connections wait in the
  * kernel's backlog instead of being accepted and dropped.
  *
- * Stopping (SIGTERM/SIGINT): close the listening sockets, send SIGTERM (and
- * SIGCONT, for stopped children) to every child, wait up to --grace seconds
- * while reaping, SIGKILL whatever is left, reap it, return. A second stop
- * signal skips the rest of the grace period.
+ * Stopping: server_stop_children (shutdown.c). On SIGQUIT the children
+ * finish their connections; on SIGTERM or SIGINT they get SIGTERM, and
+ * SIGKILL after --grace.
  */
 #include <errno.h>
 #include <signal.h>
@@ -40,8 +39,6 @@
 
 /* Connections taken per wake-up of a listener before looking at signals again. */
 #define ACCEPT_BATCH 32
-/* After SIGKILL a child dies at once unless stuck in the kernel; do not wait forever. */
-#define KILL_WAIT_MS 5000
 
 #define LIMIT_LOG_SECONDS 60
 
@@ -50,6 +47,7 @@ struct fork_server {
 	struct children children;
 	bool at_limit;              /* the table was full when last looked at */
 	struct throttle limit_log;  /* how often reaching it is logged */
+	struct server_hooks hooks;
 };
 
 /* children_reap's callback: one log line per ended connection. */
@@ -65,7 +63,8 @@ static void child_ended(const struct child *child, pid_t pid, int status, void *
 	}
 	/* A child killed by a signal is worth a warning, unless we sent it while stopping. */
 	enum log_level level =
-		WIFSIGNALED(status) && !fs->server->stopping ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO;
+		WIFSIGNALED(status) && fs->server->state != SERVER_STOPPING ? LOG_LEVEL_WARNING
+									     : LOG_LEVEL_INFO;
 	server_log_closed(fs->server, level, &child->peer, pid, how, *child->bytes, child->started);
 }
 
@@ -81,16 +80,16 @@ static void reap(struct fork_server *fs)
 	}
 }
 
-/* server_handle_signals' callback for SIGCHLD. */
-static void reap_callback(void *arg)
+/* The hooks for server_handle_signals. */
+static void reap_hook(void *arg)
 {
 	reap(arg);
 }
 
-/* Handles pending signals: reaps on SIGCHLD; returns true on SIGTERM or SIGINT. */
-static bool handle_signals(struct fork_server *fs)
+static void status_hook(void *arg)
 {
-	return server_handle_signals(fs->server, reap_callback, fs);
+	struct fork_server *fs = arg;
+	server_log_status(fs->server, fs->children.count, NULL);
 }
 
 /*
@@ -102,9 +101,7 @@ static bool handle_signals(struct fork_server *fs)
  */
 static void run_child(struct server *server, struct connection *conn)
 {
-	/* The listening sockets are the parent's business. */
-	if (listeners_close(&server->listeners) != 0)
-		log_warning("child: close listening socket: %s", strerror(errno));
+	server_child_setup(server); /* the listening sockets are the parent's business */
 
 	enum service_status status = server->service->serve(conn, server->service->arg);
 	/* _exit, not exit: the parent's stdio buffers and atexit handlers are not ours to run. */
@@ -135,6 +132,7 @@ static void spawn(struct fork_server *fs, int fd, const struct address *peer)
 			 addr_format(peer, address, sizeof address), reason);
 		if (close(fd) != 0)
 			log_warning("close: %s", strerror(errno));
+		fs->server->refused++;
 		server_pause(fs->server, why);
 		return;
 	}
@@ -187,71 +185,18 @@ static void note_limit(struct fork_server *fs)
 			    limit, children, count, text_plural(count), seconds);
 }
 
-/*
- * Waits until every child has been reaped or DEADLINE passes; when
- * STOP_ON_SIGNAL, a further stop signal ends the wait at once. Returns true
- * when no child is left.
- */
-static bool wait_for_children(struct fork_server *fs, struct timespec deadline,
-			      bool stop_on_signal)
-{
-	while (fs->children.count > 0) {
-		int left = clock_ms_until(deadline);
-		if (left == 0)
-			return false;
-		struct pollfd pfd = {.fd = fs->server->signal_fd, .events = POLLIN};
-		int ready = poll(&pfd, 1, left);
-		if (ready < 0 && errno != EINTR) {
-			log_error("poll: %s", strerror(errno));
-			return false;
-		}
-		if (ready > 0 && handle_signals(fs) && stop_on_signal) {
-			log_notice("second stop signal: not waiting for the grace period");
-			return false;
-		}
-	}
-	return true;
-}
-
-/* The stop sequence; see the comment at the top of the file. Returns false if children remain. */
-static bool stop_children(struct fork_server *fs)
-{
-	const struct server_config *config = fs->server->config;
-
-	server_close_listeners(fs->server);
-	reap(fs); /* some may have ended already */
-	if (fs->children.count == 0)
-		return true;
-	log_notice("asking %zu %s to stop (grace period %lu s)", fs->children.count,
-		   text_noun(fs->children.count, "child", "children"), config->grace_seconds);
-	children_signal_all(&fs->children, SIGTERM);
-	children_signal_all(&fs->children, SIGCONT); /* a stopped child must run to see SIGTERM */
-	if (wait_for_children(fs, clock_after(clock_now(), (long)config->grace_seconds * 1000),
-			      true))
-		return true;
-
-	log_warning("killing %zu %s still running", fs->children.count,
-		    text_noun(fs->children.count, "child", "children"));
-	children_signal_all(&fs->children, SIGKILL);
-	if (wait_for_children(fs, clock_after(clock_now(), KILL_WAIT_MS), false))
-		return true;
-	log_error("%zu %s did not die after SIGKILL; leaving %s", fs->children.count,
-		  text_noun(fs->children.count, "child", "children"),
-		  fs->children.count == 1 ? "it" : "them");
-	return false;
-}
-
-int model_fork_run(struct server *server)
+static int run(struct server *server)
 {
 	struct fork_server fs = {.server = server};
 	int status = EX_OK;
 
+	fs.hooks = (struct server_hooks){.reap = reap_hook, .status = status_hook, .arg = &fs};
 	if (children_init(&fs.children, server->config->max_children) != 0) {
 		log_error("children table for %lu: %s", server->config->max_children,
 			  strerror(errno));
 		return EX_OSERR;
 	}
-	while (!server->stopping) {
+	while (server->state == SERVER_RUNNING) {
 		int pause_ms;
 		bool paused = server_paused(server, &pause_ms);
 		bool full = children_full(&fs.children);
@@ -269,16 +214,28 @@ int model_fork_run(struct server *server)
 			status = EX_OSERR;
 			break;
 		}
-		if (fds[0].revents != 0 && handle_signals(&fs))
-			break;
+		if (fds[0].revents != 0) {
+			server_handle_signals(server, &fs.hooks);
+			if (server->state != SERVER_RUNNING)
+				break;
+		}
 		for (nfds_t i = 1; i < count && status == EX_OK; i++)
 			if (fds[i].revents != 0 && !accept_from(&fs, i - 1))
 				status = EX_OSERR;
 		if (status != EX_OK)
 			break;
 	}
-	if (!stop_children(&fs))
+	if (status != EX_OK)
+		server->state = SERVER_STOPPING; /* no waiting for connections on a broken server */
+	if (!server_stop_children(server, &fs.children, &fs.hooks))
 		status = EX_OSERR;
 	children_destroy(&fs.children);
 	return status;
 }
+
+const struct server_model model_fork = {
+	.name = "fork",
+	.summary = "a child process per connection (the default)",
+	.run = run,
+	.flags = MODEL_CONCURRENT | MODEL_CHILDREN,
+};

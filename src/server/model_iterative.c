@@ -4,13 +4,19 @@
  * model removes: while one client is being served, the next one waits in the
  * backlog, connected but unanswered.
  *
- * Processes: one, no children. Signals: SIGTERM and SIGINT stop it, even in
- * the middle of a connection: the connection is made non-blocking and the
- * service is given the signal descriptor as its cancel descriptor, so a
- * client that neither sends nor reads cannot hold the server. Only the stop
- * signals are caught here (see server_run), so nothing else cancels.
+ * Processes: one, no children. Signals: while a connection is served, the
+ * main loop is inside the service, so the signals wait, pending, until the
+ * connection ends; then the loop acts on them (a SIGUSR2 status line comes
+ * late, a SIGHUP restart waits its turn). Two cannot wait: a fast stop
+ * (SIGTERM, SIGINT) must cut the connection short, and a graceful stop
+ * (SIGQUIT) with --drain-timeout must cut it once the timeout passes. For
+ * those the signal handler itself raises the stop descriptor, now or after
+ * the timeout (sig_raise_stop); the service, given it as its cancel
+ * descriptor on a non-blocking connection, gives up when it is raised, so a
+ * client that neither sends nor reads cannot hold the server.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -18,6 +24,7 @@
 #include "../lib/clock.h"
 #include "../lib/io.h"
 #include "../lib/log.h"
+#include "../lib/sig.h"
 #include "server.h"
 
 /* Serves one connection here, in the server process, then closes it. */
@@ -26,7 +33,7 @@ static void serve_here(struct server *server, int fd, const struct address *peer
 	char address[ADDRESS_TEXT_MAX];
 	uint64_t bytes = 0;
 	struct connection conn = {.fd = fd, .peer = *peer, .bytes = &bytes,
-				  .cancel_fd = server->signal_fd};
+				  .cancel_fd = server->stop_fd};
 	struct timespec started = clock_now();
 
 	log_info("client %s connected", addr_format(peer, address, sizeof address));
@@ -41,9 +48,27 @@ static void serve_here(struct server *server, int fd, const struct address *peer
 			  status == SERVICE_CANCELED ? "cut short by the stop" : NULL, bytes, started);
 }
 
-int model_iterative_run(struct server *server)
+/* Makes the stop signals raise the stop descriptor from their handler; see the top. */
+static int arm_stop_signals(struct server *server)
 {
-	while (!server->stopping) {
+	const struct server_config *config = server->config;
+
+	if (sig_raise_stop(SIGTERM, server->stop_fd, 0) != 0 ||
+	    sig_raise_stop(SIGINT, server->stop_fd, 0) != 0)
+		return -1;
+	if (config->drain_limited &&
+	    sig_raise_stop(SIGQUIT, server->stop_fd, (long)config->drain_seconds * 1000) != 0)
+		return -1;
+	return 0;
+}
+
+static int run(struct server *server)
+{
+	if (arm_stop_signals(server) != 0) {
+		log_error("stop signals: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	while (server->state == SERVER_RUNNING) {
 		int pause_ms;
 		bool paused = server_paused(server, &pause_ms);
 		struct pollfd fds[1 + LISTENERS_MAX];
@@ -55,8 +80,11 @@ int model_iterative_run(struct server *server)
 			log_error("poll: %s", strerror(errno));
 			return EX_OSERR;
 		}
-		if (fds[0].revents != 0 && server_handle_signals(server, NULL, NULL))
-			break;
+		if (fds[0].revents != 0) {
+			server_handle_signals(server, NULL);
+			if (server->state != SERVER_RUNNING)
+				break;
+		}
 		/* One connection per turn, then look at the signals again. */
 		for (nfds_t i = 1; i < count; i++) {
 			int fd;
@@ -73,5 +101,13 @@ int model_iterative_run(struct server *server)
 			}
 		}
 	}
+	/* Nothing is in progress here once the loop ends: a graceful stop is done at once. */
 	return EX_OK;
 }
+
+const struct server_model model_iterative = {
+	.name = "iterative",
+	.summary = "the server serves one connection at a time",
+	.run = run,
+	.flags = 0,
+};

@@ -5,11 +5,10 @@
 
 #include <string.h>
 
-#include "server.h"
-
-const struct server_model server_models[] = {
-	{"fork", "a child process per connection (the default)", model_fork_run, true},
-	{"iterative", "the server serves one connection at a time", model_iterative_run, false},
+/* The first row is the default. */
+const struct server_model *const server_models[] = {
+	&model_fork,
+	&model_iterative,
 };
 
 const size_t server_model_count = sizeof server_models / sizeof server_models[0];
@@ -17,7 +16,7 @@ const size_t server_model_count = sizeof server_models / sizeof server_models[0]
 const struct server_model *server_model_find(const char *name)
 {
 	for (size_t i = 0; i < server_model_count; i++)
-		if (strcmp(server_models[i].name, name) == 0)
-			return &server_models[i];
+		if (strcmp(server_models[i]->name, name) == 0)
+			return server_models[i];
 	return NULL;
 }

@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "../cli.h"
+#include "../signals.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/sig.h"
+#include "../lib/stop.h"
 #include "../lib/text.h"
 
 #define PAUSE_FIRST_MS 50
@@ -22,27 +24,33 @@
 /* While resource errors repeat, at most one line about them per this many seconds. */
 #define PAUSE_LOG_SECONDS 60
 
+/* Undoes what server_run set up. */
+static void finish(struct server *server)
+{
+	server_close_listeners(server);
+	if (sig_reset() != 0)
+		log_warning("resetting signals: %s", strerror(errno));
+	if (close(server->stop_fd) != 0)
+		log_warning("close the stop descriptor: %s", strerror(errno));
+}
+
 int server_run(const struct server_config *config, const struct service *service)
 {
-	/*
-	 * A model without children (iterative) leaves SIGCHLD alone: it
-	 * cancels the connection it serves when the signal descriptor wakes, and
-	 * only a stop signal may do that.
-	 */
-	static const int caught[] = {SIGTERM, SIGINT, SIGCHLD};
-	int caught_count = config->model->has_children ? 3 : 2;
-	struct server server = {.config = config, .service = service};
+	struct server server = {.config = config, .service = service, .stop_fd = -1};
 	char error[256];
 	int status;
 
 	log_set_level(config->log_level);
-	if (sig_set(SIGPIPE, SIG_IGN) != 0) {
-		cli_error("sigaction SIGPIPE: %s", strerror(errno));
+	server.started = clock_now();
+	server.stop_fd = stop_open();
+	if (server.stop_fd < 0) {
+		cli_error("timerfd_create: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	server.signal_fd = sig_catch(caught, caught_count);
+	server.signal_fd = signals_catch(SIGNAL_TCP_SERVER, config->model->flags & MODEL_CHILDREN);
 	if (server.signal_fd < 0) {
 		cli_error("catching signals: %s", strerror(errno));
+		(void)close(server.stop_fd);
 		return EX_OSERR;
 	}
 	status = listeners_open(&server.listeners, SOCK_STREAM, config->bind, config->port, error,
@@ -50,12 +58,12 @@ int server_run(const struct server_config *config, const struct service *service
 	if (status != 0) {
 		cli_error("%s", error);
 		(void)sig_reset(); /* exiting: only tidiness is at stake */
+		(void)close(server.stop_fd);
 		return status;
 	}
 	char limits[64] = "";
-	if (config->model->has_children)
-		snprintf(limits, sizeof limits, ", at most %lu %s", config->max_children,
-			 text_noun(config->max_children, "child", "children"));
+	if (config->model->flags & MODEL_CONCURRENT)
+		snprintf(limits, sizeof limits, ", at most %lu at once", config->max_children);
 	for (size_t i = 0; i < server.listeners.count; i++) {
 		char address[ADDRESS_TEXT_MAX];
 		log_notice("listening on %s (%s service, %s model%s)",
@@ -65,38 +73,117 @@ int server_run(const struct server_config *config, const struct service *service
 
 	if (config->print_port && listeners_write_port(&server.listeners, STDOUT_FILENO) != 0) {
 		cli_error("write the port to standard output: %s", strerror(errno));
-		server_close_listeners(&server);
-		(void)sig_reset();
+		finish(&server);
 		return EX_IOERR;
 	}
 
 	status = config->model->run(&server);
-	server_close_listeners(&server);
-	if (sig_reset() != 0)
-		log_warning("resetting signals: %s", strerror(errno));
+	finish(&server);
 	log_notice("stopped");
 	return status;
 }
 
-bool server_handle_signals(struct server *server, void (*on_child)(void *arg), void *arg)
+/* SIGTERM, SIGINT: the fast stop, or with one under way, its hurry. */
+static void fast_stop(struct server *server, const char *signal)
 {
-	bool stop = false;
+	server->stop_signals++;
+	if (server->state == SERVER_STOPPING) {
+		log_notice("%s received: already stopping", signal);
+		return;
+	}
+	log_notice("%s received: stopping", signal);
+	server->state = SERVER_STOPPING;
+	if (stop_raise(server->stop_fd, 0) != 0)
+		log_error("raising the stop descriptor: %s", strerror(errno));
+}
+
+/* SIGQUIT: the graceful stop. */
+static void drain(struct server *server, const char *signal)
+{
+	const struct server_config *config = server->config;
+
+	if (server->state != SERVER_RUNNING) {
+		log_notice("%s received: already stopping", signal);
+		return;
+	}
+	server->state = SERVER_DRAINING;
+	if (!config->drain_limited) {
+		log_notice("%s received: stopping gracefully: no new connections, the open ones "
+			   "finish", signal);
+		return;
+	}
+	log_notice("%s received: stopping gracefully: no new connections, the open ones get "
+		   "%lu s to finish", signal, config->drain_seconds);
+	long ms = (long)config->drain_seconds * 1000;
+	server->drain_deadline = clock_after(clock_now(), ms);
+	if (stop_raise(server->stop_fd, ms) != 0)
+		log_error("arming the stop descriptor: %s", strerror(errno));
+}
+
+void server_handle_signals(struct server *server, const struct server_hooks *hooks)
+{
+	enum signal_action action;
 	int signo;
 	char name[32];
 
 	sig_drain();
-	while ((signo = sig_next()) != 0) {
-		if (signo == SIGCHLD) {
-			if (on_child != NULL)
-				on_child(arg);
-			continue;
+	while ((action = signals_next(SIGNAL_TCP_SERVER, &signo)) != SIGNAL_DEFAULT) {
+		sig_name(signo, name, sizeof name);
+		switch (action) {
+		case SIGNAL_STOP:
+			fast_stop(server, name);
+			break;
+		case SIGNAL_DRAIN:
+			drain(server, name);
+			break;
+		case SIGNAL_RESTART:
+			log_notice("%s received: restarting is not built yet; ignored", name);
+			break;
+		case SIGNAL_REOPEN_LOG:
+			log_notice("%s received: no log file to reopen (the log goes to standard "
+				   "error)", name);
+			break;
+		case SIGNAL_STATUS:
+			if (hooks != NULL && hooks->status != NULL)
+				hooks->status(hooks->arg);
+			else
+				server_log_status(server, 0, NULL);
+			break;
+		case SIGNAL_CHILD:
+			if (hooks != NULL && hooks->reap != NULL)
+				hooks->reap(hooks->arg);
+			break;
+		case SIGNAL_DEFAULT:
+		case SIGNAL_DISCARD:
+		case SIGNAL_IGNORE:
+			break; /* not returned by signals_next */
 		}
-		log_notice("%s received: %s", sig_name(signo, name, sizeof name),
-			   server->stopping ? "already stopping" : "stopping");
-		server->stopping = true;
-		stop = true;
 	}
-	return stop;
+}
+
+void server_log_status(const struct server *server, unsigned long open, const char *detail)
+{
+	static const char *const states[] = {
+		[SERVER_RUNNING] = "running",
+		[SERVER_DRAINING] = "stopping gracefully",
+		[SERVER_STOPPING] = "stopping",
+	};
+	double up = clock_seconds_between(server->started, clock_now());
+
+	log_notice("status: %s, %s model%s%s, %lu connection%s open, %llu served and %llu "
+		   "refused in %.0f s",
+		   states[server->state], server->config->model->name, detail != NULL ? ", " : "",
+		   detail != NULL ? detail : "", open, text_plural(open),
+		   (unsigned long long)server->served, (unsigned long long)server->refused, up);
+}
+
+void server_child_setup(struct server *server)
+{
+	if (listeners_close(&server->listeners) != 0)
+		log_warning("child: close listening socket: %s", strerror(errno));
+	if (close(server->stop_fd) != 0)
+		log_warning("child: close the stop descriptor: %s", strerror(errno));
+	server->stop_fd = -1;
 }
 
 nfds_t server_pollfds(const struct server *server, struct pollfd *fds, bool with_listeners)
@@ -122,6 +209,7 @@ enum server_accept_result server_accept(struct server *server, size_t index, int
 		int accepted = accept4(server->listeners.fds[index], (struct sockaddr *)&peer->storage,
 				       &peer->length, SOCK_CLOEXEC);
 		if (accepted >= 0) {
+			server->accepted++;
 			*fd = accepted;
 			return SERVER_ACCEPTED;
 		}
@@ -214,7 +302,7 @@ void server_close_listeners(struct server *server)
 		log_warning("close listening socket: %s", strerror(errno));
 }
 
-void server_log_closed(const struct server *server, enum log_level level,
+void server_log_closed(struct server *server, enum log_level level,
 		       const struct address *peer, pid_t pid, const char *how, uint64_t bytes,
 		       struct timespec started)
 {
@@ -222,6 +310,7 @@ void server_log_closed(const struct server *server, enum log_level level,
 	char child[96] = "";
 	double seconds = clock_seconds_between(started, clock_now());
 
+	server->served++;
 	if (pid > 0)
 		snprintf(child, sizeof child, ", child %ld %s", (long)pid, how);
 	else if (how != NULL)

@@ -1,13 +1,21 @@
 /*
  * server: what every model of TCP server shares. server_run() opens the
- * listening sockets, turns SIGTERM, SIGINT and SIGCHLD into events on a
- * descriptor (lib/sig.h), ignores SIGPIPE (a write to a vanished client
- * fails with EPIPE instead of killing the process), announces readiness with
- * "listening on ADDR:PORT", and hands over to the configured model.
+ * listening sockets, catches the signals of the TCP servers' column of the
+ * signal table (src/signals.c) as events on a descriptor, announces
+ * readiness with "listening on ADDR:PORT", and hands over to the configured
+ * model.
  *
- * The models (model_fork.c, model_iterative.c) decide how connections are
- * accepted and which process serves them; the service (service.h) decides
- * what is done with each. The helpers below are the models' common ground.
+ * The models (models.h) decide how connections are accepted and which
+ * process serves them; the service (service.h) decides what is done with
+ * each. The helpers below are the models' common ground: signal handling
+ * with the model's hooks, accepting, pausing on resource errors, the stop
+ * sequence for children, and the log lines every model writes.
+ *
+ * A server is running, then draining (SIGQUIT: the listeners are closed and
+ * connections in progress finish, until --drain-timeout if given), then
+ * stopping (SIGTERM, SIGINT, or the drain timeout: connections are ended,
+ * children get SIGTERM and after --grace SIGKILL, services see their stop
+ * descriptor raised).
  */
 #ifndef FORKNET_SERVER_H
 #define FORKNET_SERVER_H
@@ -18,16 +26,30 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "../lib/children.h"
 #include "../lib/listeners.h"
 #include "../lib/throttle.h"
 #include "service.h"
+
+enum server_state {
+	SERVER_RUNNING,
+	SERVER_DRAINING, /* graceful stop: no new connections; the open ones finish */
+	SERVER_STOPPING, /* fast stop: the open connections are ended */
+};
 
 struct server {
 	const struct server_config *config;
 	const struct service *service;
 	struct listeners listeners;
 	int signal_fd;              /* readable when a caught signal is pending */
-	bool stopping;              /* SIGTERM or SIGINT arrived */
+	int stop_fd;                /* the services' stop descriptor (lib/stop.h) */
+	enum server_state state;
+	unsigned stop_signals;      /* fast-stop signals so far: a second one hurries the stop */
+	struct timespec started;
+	struct timespec drain_deadline; /* with --drain-timeout, once draining */
+	uint64_t accepted;          /* connections accepted since start */
+	uint64_t served;            /* ... that were served and have ended */
+	uint64_t refused;           /* ... that were closed unserved (no process or thread for them) */
 	struct timespec paused_until; /* accepting is paused until then (after resource errors) */
 	long pause_ms;              /* the last pause; doubles while errors repeat */
 	struct throttle pause_log;  /* how often those errors are logged */
@@ -36,17 +58,41 @@ struct server {
 /* Runs CONFIG's model serving SERVICE until stopped. Returns a sysexits status. */
 int server_run(const struct server_config *config, const struct service *service);
 
-/* The models: each returns a sysexits status once the server has stopped. */
-int model_fork_run(struct server *server);
-int model_iterative_run(struct server *server);
+/* What a model does on the signals whose work depends on it. Either may be NULL. */
+struct server_hooks {
+	void (*reap)(void *arg);   /* SIGCHLD: reap the children that ended */
+	void (*status)(void *arg); /* SIGUSR2: log the status (server_log_status) */
+	void *arg;
+};
 
 /*
- * Handles the caught signals that are pending; call when the signal
- * descriptor is readable. SIGCHLD calls ON_CHILD(ARG) (the fork model reaps
- * there); SIGTERM and SIGINT set server->stopping. Returns true if a stop
- * signal was among them.
+ * Handles the caught signals that are pending, as the signal table says;
+ * call when the signal descriptor is readable. Moves server->state on a stop
+ * signal and raises the stop descriptor (at once on a fast stop, after
+ * --drain-timeout on a graceful one); the rest is logged or given to HOOKS.
  */
-bool server_handle_signals(struct server *server, void (*on_child)(void *arg), void *arg);
+void server_handle_signals(struct server *server, const struct server_hooks *hooks);
+
+/*
+ * Logs the status line for SIGUSR2: the model, OPEN connections, those
+ * served and refused since start, the uptime and state; DETAIL (or NULL) is
+ * the model's own addition, e.g. "4 workers".
+ */
+void server_log_status(const struct server *server, unsigned long open, const char *detail);
+
+/*
+ * The stop sequence of a model with children in TABLE, once the state is
+ * no longer running: close the listeners; when draining, wait for every
+ * child (until --drain-timeout, or until a fast stop comes); then SIGTERM
+ * and SIGCONT to each child left, up to --grace seconds (a second fast-stop
+ * signal cuts it short), SIGKILL, and a last wait. HOOKS->reap must reap
+ * into TABLE. Returns false if children remain.
+ */
+bool server_stop_children(struct server *server, struct children *table,
+			  const struct server_hooks *hooks);
+
+/* In a child just forked to serve: closes what belongs to the server (listeners, stop descriptor). */
+void server_child_setup(struct server *server);
 
 /*
  * Fills FDS with the signal descriptor and, when WITH_LISTENERS, the listening
@@ -86,11 +132,11 @@ void server_unpause(struct server *server);
 void server_close_listeners(struct server *server);
 
 /*
- * Logs the end of a connection: "client ADDR closed, child PID exited 0,
- * N bytes echoed in T s". PID 0 (iterative) leaves out the child; HOW is
- * the wait-status text or NULL.
+ * Logs the end of a connection and counts it as served: "client ADDR
+ * closed, child PID exited 0, N bytes echoed in T s". PID 0 (iterative)
+ * leaves out the child; HOW is the wait-status text or NULL.
  */
-void server_log_closed(const struct server *server, enum log_level level,
+void server_log_closed(struct server *server, enum log_level level,
 		       const struct address *peer, pid_t pid, const char *how, uint64_t bytes,
 		       struct timespec started);
 

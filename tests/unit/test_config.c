@@ -300,11 +300,11 @@ static void test_options_the_model_ignores(void **state)
 	(void)state;
 
 	ARGS(&args, "-m", "iterative", "-c", "5");
-	parse_fails(&args, "--max-children: the iterative model has no children (it is for the fork model)");
+	parse_fails(&args, "--max-children: the iterative model serves one connection at a time (it is for the other models)");
 	ARGS(&args, "--max-children=5", "--model=iterative");
-	parse_fails(&args, "--max-children: the iterative model has no children (it is for the fork model)");
+	parse_fails(&args, "--max-children: the iterative model serves one connection at a time (it is for the other models)");
 	ARGS(&args, "--grace", "1", "-m", "iterative");
-	parse_fails(&args, "--grace: the iterative model has no children (it is for the fork model)");
+	parse_fails(&args, "--grace: the iterative model serves one connection at a time (it is for the other models)");
 	/* With the fork model, stated or not, they stand. */
 	ARGS(&args, "-m", "fork", "-c", "5", "--grace", "0");
 	parse_ok(&config, &args);
