@@ -13,6 +13,18 @@
 #include "lib/addr.h"
 #include "lib/text.h"
 
+static char **saved_arguments;
+
+void cli_save_arguments(char **argv)
+{
+	saved_arguments = argv;
+}
+
+char *const *cli_arguments(void)
+{
+	return saved_arguments;
+}
+
 void cli_error(const char *format, ...)
 {
 	char line[1024], shown[TEXT_ESCAPE_SIZE(sizeof line)];

@@ -18,6 +18,14 @@ int chat_client_main(int argc, char **argv);
 int shell_main(int argc, char **argv);
 int bench_main(int argc, char **argv);
 
+/*
+ * The command line as main() received it, before any option parsing
+ * reordered it (a restart in place runs it again): main saves it, a server
+ * reads it. NULL until saved.
+ */
+void cli_save_arguments(char **argv);
+char *const *cli_arguments(void);
+
 /* Prints "forknet: FORMAT..." and a newline on standard error. */
 void cli_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 

@@ -2,8 +2,10 @@
  * forknet: the command. Dispatch only: find the subcommand, hand it the rest
  * of the arguments. Each subcommand lives in a file of its own.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -75,6 +77,17 @@ int main(int argc, char **argv)
 {
 	if (standard_descriptors_open() != 0)
 		return EX_OSERR; /* nowhere safe to say so: standard error may be what is missing */
+	/*
+	 * The commands' option parsing reorders the argv array (getopt), so a
+	 * copy of the pointers is kept for a restart in place to run again.
+	 */
+	char **arguments = calloc((size_t)argc + 1, sizeof *arguments);
+	if (arguments == NULL) {
+		cli_error("memory: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	memcpy(arguments, argv, (size_t)argc * sizeof *arguments);
+	cli_save_arguments(arguments);
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "sig.h"
 
@@ -42,9 +44,47 @@ static void parent_only_free(void *memory, size_t size)
 		(void)munmap(memory, size); /* only fails for a range that was never mapped */
 }
 
-int children_init(struct children *table, size_t capacity)
+/*
+ * The counters' memory: a memfd, so that it can outlive an exec in place
+ * (SIGHUP) and be mapped again by the new image, whose adopted children go
+ * on counting into it. COUNTERS_FD -1 makes a new one. Returns the mapping
+ * with *FD set, or MAP_FAILED with errno set.
+ */
+static uint64_t *map_counters(size_t capacity, int counters_fd, int *fd)
+{
+	size_t size = capacity * sizeof(uint64_t);
+	struct stat info;
+
+	*fd = counters_fd;
+	if (counters_fd < 0) {
+		*fd = memfd_create("forknet-counters", MFD_CLOEXEC);
+		if (*fd < 0)
+			return MAP_FAILED;
+		if (ftruncate(*fd, (off_t)size) != 0)
+			goto fail;
+	} else if (fstat(counters_fd, &info) != 0) {
+		goto fail;
+	} else if ((size_t)info.st_size < size) {
+		errno = EINVAL; /* a restart with a larger -c than the mapping handed over */
+		goto fail;
+	}
+	/* Shared, not private: a child's stores to its counter are seen by the parent. */
+	void *counters = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (counters != MAP_FAILED)
+		return counters;
+fail:;
+	int error = errno;
+	if (counters_fd < 0 && *fd >= 0)
+		(void)close(*fd); /* failing anyway */
+	*fd = -1;
+	errno = error;
+	return MAP_FAILED;
+}
+
+int children_init(struct children *table, size_t capacity, int counters_fd)
 {
 	memset(table, 0, sizeof *table);
+	table->counters_fd = -1;
 	if (capacity == 0) {
 		errno = EINVAL;
 		return -1;
@@ -55,13 +95,12 @@ int children_init(struct children *table, size_t capacity)
 	 */
 	table->slots = parent_only(capacity * sizeof *table->slots);
 	table->freed = parent_only(capacity * sizeof *table->freed);
-	/* Shared, not private: a child's stores to its counter are seen by the parent. */
-	void *counters = mmap(NULL, capacity * sizeof *table->counters, PROT_READ | PROT_WRITE,
-			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (table->slots == NULL || table->freed == NULL || counters == MAP_FAILED) {
+	int fd = -1;
+	uint64_t *counters = MAP_FAILED;
+	if (table->slots != NULL && table->freed != NULL)
+		counters = map_counters(capacity, counters_fd, &fd);
+	if (counters == MAP_FAILED) {
 		int saved_errno = errno;
-		if (counters != MAP_FAILED)
-			(void)munmap(counters, capacity * sizeof *table->counters); /* failing anyway */
 		parent_only_free(table->slots, capacity * sizeof *table->slots);
 		parent_only_free(table->freed, capacity * sizeof *table->freed);
 		memset(table, 0, sizeof *table);
@@ -69,14 +108,43 @@ int children_init(struct children *table, size_t capacity)
 		return -1;
 	}
 	table->counters = counters;
+	table->counters_fd = fd;
 	table->capacity = capacity;
 	return 0;
+}
+
+int children_adopt(struct children *table, size_t index, pid_t pid, const struct address *peer,
+		   const struct timespec *started)
+{
+	if (index >= table->capacity || pid <= 0 || table->slots[index].pid != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct child *slot = &table->slots[index];
+	slot->pid = pid;
+	slot->peer = *peer;
+	slot->started = *started;
+	slot->bytes = &table->counters[index];
+	table->count++;
+	if (index >= table->fresh)
+		table->fresh = index + 1;
+	return 0;
+}
+
+void children_adopted(struct children *table)
+{
+	table->freed_count = 0;
+	for (size_t i = table->fresh; i-- > 0;)
+		if (table->slots[i].pid == 0)
+			table->freed[table->freed_count++] = i;
 }
 
 void children_destroy(struct children *table)
 {
 	if (table->counters != NULL)
 		(void)munmap(table->counters, table->capacity * sizeof *table->counters);
+	if (table->counters_fd >= 0)
+		(void)close(table->counters_fd); /* a memfd: closing it cannot lose data */
 	parent_only_free(table->slots, table->capacity * sizeof *table->slots);
 	parent_only_free(table->freed, table->capacity * sizeof *table->freed);
 	memset(table, 0, sizeof *table);

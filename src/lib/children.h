@@ -4,7 +4,7 @@
  * The table is sized once, at start, for the most children the server may
  * have (-c); it never grows. Each slot holds the child's pid, its peer and its
  * start time, and owns one byte counter in memory shared with the child
- * (mmap MAP_SHARED), so the parent can log how many bytes a connection moved
+ * (a memfd mapped MAP_SHARED), so the parent can log how many bytes a connection moved
  * even when the child was killed. Slots given back are reused before a
  * never-used one is touched, so the memory in
  * use and the length of every scan follow the most children the server has
@@ -40,6 +40,7 @@ struct child {
 struct children {
 	struct child *slots;  /* capacity slots; only slots[0..fresh) were ever used */
 	uint64_t *counters;   /* capacity counters, shared with the children */
+	int counters_fd;      /* the memfd they live in (see children_init) */
 	size_t capacity;
 	size_t count;         /* slots in use */
 	size_t fresh;         /* slots[fresh..capacity) have never been used */
@@ -47,8 +48,23 @@ struct children {
 	size_t freed_count;
 };
 
-/* Sizes the table for CAPACITY children. Returns 0 or -1 with errno set. */
-int children_init(struct children *table, size_t capacity);
+/*
+ * Sizes the table for CAPACITY children. The counters live in a memfd, so
+ * that a server re-executed in place (SIGHUP) can map them again:
+ * COUNTERS_FD is the one handed over, or -1 for a new one. Returns 0 or -1
+ * with errno set.
+ */
+int children_init(struct children *table, size_t capacity, int counters_fd);
+
+/*
+ * After a restart in place: takes back child PID, which had slot INDEX
+ * (and so its counter) in the table of the image before. Call
+ * children_adopted() once all are in. Returns 0, or -1 (EINVAL: a bad or
+ * taken slot).
+ */
+int children_adopt(struct children *table, size_t index, pid_t pid, const struct address *peer,
+		   const struct timespec *started);
+void children_adopted(struct children *table);
 
 /* Frees the table; the children themselves are not touched. */
 void children_destroy(struct children *table);

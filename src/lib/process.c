@@ -4,12 +4,15 @@
 #include "process.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "sig.h"
 
 pid_t process_fork(const int *ignore, int count)
@@ -57,6 +60,33 @@ int process_wait(pid_t pid, int *status)
 			return -1;
 	}
 	return 0;
+}
+
+int process_wait_for(pid_t pid, int timeout_ms, int *status)
+{
+	/* A pidfd becomes readable when the process ends: a poll with a timeout, no busy loop. */
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -1;
+	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+	struct timespec deadline = clock_after(clock_now(), timeout_ms);
+	int ready;
+	do
+		ready = poll(&pfd, 1, clock_ms_until(deadline));
+	while (ready < 0 && errno == EINTR);
+	int error = errno;
+	(void)close(pidfd); /* only ours to close: cannot fail in a way that matters here */
+	if (ready < 0) {
+		errno = error;
+		return -1;
+	}
+	if (ready == 0) {
+		/* Out of time: it is killed, and reaped all the same. */
+		if (kill(pid, SIGKILL) != 0 || process_wait(pid, status) != 0)
+			return -1;
+		return 1;
+	}
+	return process_wait(pid, status);
 }
 
 int process_stop(pid_t pid, int *status)

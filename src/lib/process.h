@@ -28,6 +28,13 @@ pid_t process_fork(const int *ignore, int count);
 int process_wait(pid_t pid, int *status);
 
 /*
+ * Waits up to TIMEOUT_MS for PID to end; past that, kills it (SIGKILL) and
+ * reaps it. Returns 0 with its wait *STATUS, 1 with the status of the kill,
+ * or -1 with errno set.
+ */
+int process_wait_for(pid_t pid, int timeout_ms, int *status);
+
+/*
  * Ends PID: SIGTERM, and SIGCONT in case it is stopped, then waits for it.
  * Returns 0 with its wait *STATUS, or -1 with errno set.
  */

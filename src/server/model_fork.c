@@ -35,6 +35,7 @@
 #include "../lib/sig.h"
 #include "../lib/text.h"
 #include "../lib/throttle.h"
+#include "restart.h"
 #include "server.h"
 
 /* Connections taken per wake-up of a listener before looking at signals again. */
@@ -99,9 +100,14 @@ static void status_hook(void *arg)
  * SIGKILL leaves no orphan). SIGPIPE stays ignored, as in the parent: a
  * vanished client then shows up as EPIPE, which the service logs.
  */
-static void run_child(struct server *server, struct connection *conn)
+static void run_child(struct fork_server *fs, struct connection *conn)
 {
-	server_child_setup(server); /* the listening sockets are the parent's business */
+	struct server *server = fs->server;
+
+	/* The listening sockets are the parent's business, and so is the counters' memfd. */
+	server_child_setup(server);
+	if (close(fs->children.counters_fd) != 0)
+		log_warning("child: close the counters' memfd: %s", strerror(errno));
 
 	enum service_status status = server->service->serve(conn, server->service->arg);
 	/* _exit, not exit: the parent's stdio buffers and atexit handlers are not ours to run. */
@@ -124,7 +130,7 @@ static void spawn(struct fork_server *fs, int fd, const struct address *peer)
 	static const int ignored[] = {SIGINT};
 	pid_t pid = process_fork(ignored, 1);
 	if (pid == 0)
-		run_child(fs->server, &conn);
+		run_child(fs, &conn);
 	if (pid < 0) {
 		char why[ADDRESS_TEXT_MAX + 96];
 		const char *reason = strerror(errno); /* before addr_format, which may change errno */
@@ -185,17 +191,38 @@ static void note_limit(struct fork_server *fs)
 			    limit, children, count, text_plural(count), seconds);
 }
 
+/*
+ * After a restart in place: the children the image before left serving are
+ * ours to reap and log, in the slots they had (so their byte counters).
+ */
+static void adopt(struct fork_server *fs, const struct handover *handover)
+{
+	for (size_t i = 0; i < handover->child_count; i++) {
+		const struct handover_child *child = &handover->children[i];
+		if (children_adopt(&fs->children, child->slot, child->pid, &child->peer,
+				   &child->started) != 0)
+			log_warning("restart: child %ld in slot %lu: not taken over (%s)",
+				    (long)child->pid, (unsigned long)child->slot, strerror(errno));
+	}
+	children_adopted(&fs->children);
+	reap(fs); /* those that ended during the exec */
+}
+
 static int run(struct server *server)
 {
 	struct fork_server fs = {.server = server};
 	int status = EX_OK;
 
 	fs.hooks = (struct server_hooks){.reap = reap_hook, .status = status_hook, .arg = &fs};
-	if (children_init(&fs.children, server->config->max_children) != 0) {
+	const struct handover *handover = server->handover;
+	if (children_init(&fs.children, server->config->max_children,
+			  handover != NULL ? handover->counters_fd : -1) != 0) {
 		log_error("children table for %lu: %s", server->config->max_children,
 			  strerror(errno));
 		return EX_OSERR;
 	}
+	if (handover != NULL)
+		adopt(&fs, handover);
 	while (server->state == SERVER_RUNNING) {
 		int pause_ms;
 		bool paused = server_paused(server, &pause_ms);
@@ -216,6 +243,8 @@ static int run(struct server *server)
 		}
 		if (fds[0].revents != 0) {
 			server_handle_signals(server, &fs.hooks);
+			if (server->restart_due)
+				server_restart(server, &fs.children, &fs.hooks); /* returns if it failed */
 			if (server->state != SERVER_RUNNING)
 				break;
 		}

@@ -82,6 +82,8 @@ static int run(struct server *server)
 		}
 		if (fds[0].revents != 0) {
 			server_handle_signals(server, NULL);
+			if (server->restart_due)
+				server_restart(server, NULL, NULL); /* between connections: nothing to hand over */
 			if (server->state != SERVER_RUNNING)
 				break;
 		}

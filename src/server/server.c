@@ -4,8 +4,10 @@
 #include "server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sysexits.h>
@@ -18,6 +20,7 @@
 #include "../lib/sig.h"
 #include "../lib/stop.h"
 #include "../lib/text.h"
+#include "restart.h"
 
 #define PAUSE_FIRST_MS 50
 #define PAUSE_MAX_MS 1000
@@ -34,12 +37,45 @@ static void finish(struct server *server)
 		log_warning("close the stop descriptor: %s", strerror(errno));
 }
 
+/*
+ * Takes the listeners and counts an image before this one handed over
+ * (restart.h), or opens the listeners. Returns 0 or an exit status (reported).
+ */
+static int open_or_adopt(struct server *server, struct handover *handover)
+{
+	const struct server_config *config = server->config;
+	char error[256];
+
+	int received = restart_receive(handover, error, sizeof error);
+	if (received < 0) {
+		cli_error("restart: %s", error);
+		return EX_SOFTWARE;
+	}
+	if (received == 0) {
+		int status = listeners_open(&server->listeners, SOCK_STREAM, config->bind,
+					    config->port, error, sizeof error);
+		if (status != 0)
+			cli_error("%s", error);
+		return status;
+	}
+	server->listeners = handover->listeners;
+	server->accepted = handover->accepted;
+	server->served = handover->served;
+	server->refused = handover->refused;
+	server->started = handover->started;
+	server->restarts = handover->restarts;
+	server->handover = handover;
+	return 0;
+}
+
 int server_run(const struct server_config *config, const struct service *service)
 {
 	struct server server = {.config = config, .service = service, .stop_fd = -1};
-	char error[256];
+	struct handover handover;
 	int status;
 
+	if (restart_checking())
+		return restart_check_status(); /* a trial run: the options are good */
 	log_set_level(config->log_level);
 	server.started = clock_now();
 	server.stop_fd = stop_open();
@@ -53,13 +89,21 @@ int server_run(const struct server_config *config, const struct service *service
 		(void)close(server.stop_fd);
 		return EX_OSERR;
 	}
-	status = listeners_open(&server.listeners, SOCK_STREAM, config->bind, config->port, error,
-				sizeof error);
+	if (restart_init() != 0)
+		log_warning("readlink /proc/self/exe: %s; SIGHUP will not be able to restart",
+			    strerror(errno));
+	status = open_or_adopt(&server, &handover);
 	if (status != 0) {
-		cli_error("%s", error);
 		(void)sig_reset(); /* exiting: only tidiness is at stake */
 		(void)close(server.stop_fd);
 		return status;
+	}
+	/* The image before blocked every signal for the exec; those that came wait, pending. */
+	if (server.handover != NULL && sig_unblock_all() != 0) {
+		cli_error("sigprocmask: %s", strerror(errno));
+		finish(&server);
+		restart_release(&handover);
+		return EX_OSERR;
 	}
 	char limits[64] = "";
 	if (config->model->flags & MODEL_CONCURRENT)
@@ -70,8 +114,14 @@ int server_run(const struct server_config *config, const struct service *service
 			   addr_format(&server.listeners.addresses[i], address, sizeof address),
 			   service->name, config->model->name, limits);
 	}
+	if (server.handover != NULL)
+		log_notice("restarted in place (restart %lu): carrying on %zu connection%s in progress",
+			   (unsigned long)server.restarts, handover.child_count,
+			   text_plural(handover.child_count));
 
-	if (config->print_port && listeners_write_port(&server.listeners, STDOUT_FILENO) != 0) {
+	/* After a restart, the port was written already, and the reader may be gone. */
+	if (config->print_port && server.handover == NULL &&
+	    listeners_write_port(&server.listeners, STDOUT_FILENO) != 0) {
 		cli_error("write the port to standard output: %s", strerror(errno));
 		finish(&server);
 		return EX_IOERR;
@@ -79,6 +129,7 @@ int server_run(const struct server_config *config, const struct service *service
 
 	status = config->model->run(&server);
 	finish(&server);
+	restart_release(&handover);
 	log_notice("stopped");
 	return status;
 }
@@ -137,7 +188,12 @@ void server_handle_signals(struct server *server, const struct server_hooks *hoo
 			drain(server, name);
 			break;
 		case SIGNAL_RESTART:
-			log_notice("%s received: restarting is not built yet; ignored", name);
+			if (server->state != SERVER_RUNNING) {
+				log_notice("%s received: stopping, so not restarting", name);
+				break;
+			}
+			log_notice("%s received: restarting in place", name);
+			server->restart_due = true;
 			break;
 		case SIGNAL_REOPEN_LOG:
 			log_notice("%s received: no log file to reopen (the log goes to standard "
@@ -175,6 +231,66 @@ void server_log_status(const struct server *server, unsigned long open, const ch
 		   states[server->state], server->config->model->name, detail != NULL ? ", " : "",
 		   detail != NULL ? detail : "", open, text_plural(open),
 		   (unsigned long long)server->served, (unsigned long long)server->refused, up);
+}
+
+void server_restart(struct server *server, const struct children *table,
+		    const struct server_hooks *hooks)
+{
+	char why[PATH_MAX + 128];
+	sigset_t saved;
+
+	server->restart_due = false;
+	if (restart_trial(why, sizeof why) != 0) {
+		log_error("restart failed: %s; serving on", why);
+		return;
+	}
+	/*
+	 * From here to the exec every signal waits, pending, for the new image.
+	 * Those already caught are acted on first: their flags would not survive
+	 * the exec, and a stop among them cancels the restart.
+	 */
+	if (sig_block_all(&saved) != 0) {
+		log_error("restart failed: sigprocmask: %s; serving on", strerror(errno));
+		return;
+	}
+	server_handle_signals(server, hooks);
+	if (server->state != SERVER_RUNNING) {
+		log_notice("not restarting: stopping");
+		goto restore;
+	}
+
+	struct handover handover = {
+		.listeners = server->listeners,
+		.counters_fd = table != NULL ? table->counters_fd : -1,
+		.capacity = table != NULL ? table->capacity : 0,
+		.accepted = server->accepted,
+		.served = server->served,
+		.refused = server->refused,
+		.started = server->started,
+		.restarts = server->restarts + 1,
+	};
+	if (table != NULL && table->count > 0) {
+		handover.children = calloc(table->count, sizeof *handover.children);
+		if (handover.children == NULL) {
+			log_error("restart failed: memory for %zu children: %s; serving on",
+				  table->count, strerror(errno));
+			goto restore;
+		}
+		for (size_t i = 0; i < table->fresh; i++) {
+			const struct child *child = &table->slots[i];
+			if (child->pid > 0)
+				handover.children[handover.child_count++] = (struct handover_child){
+					.pid = child->pid, .slot = (uint32_t)i, .peer = child->peer,
+					.started = child->started};
+		}
+	}
+	log_info("restart: the trial run passed; executing the binary again");
+	(void)restart_exec(&handover, why, sizeof why); /* returns only if it failed */
+	log_error("restart failed: %s; serving on", why);
+	free(handover.children);
+restore:
+	if (sig_restore(&saved) != 0)
+		log_error("sigprocmask: %s", strerror(errno));
 }
 
 void server_child_setup(struct server *server)

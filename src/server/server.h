@@ -37,6 +37,8 @@ enum server_state {
 	SERVER_STOPPING, /* fast stop: the open connections are ended */
 };
 
+struct handover;
+
 struct server {
 	const struct server_config *config;
 	const struct service *service;
@@ -50,6 +52,9 @@ struct server {
 	uint64_t accepted;          /* connections accepted since start */
 	uint64_t served;            /* ... that were served and have ended */
 	uint64_t refused;           /* ... that were closed unserved (no process or thread for them) */
+	bool restart_due;           /* SIGHUP came: the model calls server_restart when it can */
+	uint32_t restarts;          /* restarts in place so far */
+	const struct handover *handover; /* from the image before a restart, or NULL */
 	struct timespec paused_until; /* accepting is paused until then (after resource errors) */
 	long pause_ms;              /* the last pause; doubles while errors repeat */
 	struct throttle pause_log;  /* how often those errors are logged */
@@ -90,6 +95,16 @@ void server_log_status(const struct server *server, unsigned long open, const ch
  */
 bool server_stop_children(struct server *server, struct children *table,
 			  const struct server_hooks *hooks);
+
+/*
+ * The restart in place (restart.h), for a model to call when
+ * server->restart_due and nothing it holds would be lost by an exec: the
+ * children in TABLE (or NULL) go on and are handed over with the listeners.
+ * Returns only if the restart did not happen: logged, and the server goes
+ * on as before (or, when a stop signal was pending, is now stopping).
+ */
+void server_restart(struct server *server, const struct children *table,
+		    const struct server_hooks *hooks);
 
 /* In a child just forked to serve: closes what belongs to the server (listeners, stop descriptor). */
 void server_child_setup(struct server *server);

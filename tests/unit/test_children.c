@@ -264,7 +264,7 @@ static int setup_capacity(void **state, size_t capacity)
 	f->go[0] = f->go[1] = f->ready[0] = f->ready[1] = -1;
 	if (pipe(f->go) != 0 || pipe(f->ready) != 0)
 		return -1;
-	if (children_init(&f->table, capacity) != 0)
+	if (children_init(&f->table, capacity, -1) != 0)
 		return -1;
 	f->table_ready = true;
 	signal(SIGALRM, on_backstop);
@@ -318,7 +318,7 @@ static void test_init_rejects_zero(void **state)
 	(void)state;
 
 	errno = 0;
-	assert_int_equal(children_init(&table, 0), -1);
+	assert_int_equal(children_init(&table, 0, -1), -1);
 	assert_int_equal(errno, EINVAL);
 }
 
