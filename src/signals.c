@@ -82,6 +82,21 @@ int signals_catch(enum signal_program program, bool with_children)
 	return sig_catch(caught, count);
 }
 
+int signals_child_ignored(enum signal_program program, int *signals)
+{
+	int count = 0;
+
+	for (size_t i = 0; i < TABLE_SIZE; i++) {
+		enum signal_action action = table[i].action[program];
+		if (action != SIGNAL_DEFAULT && action != SIGNAL_DISCARD && action != SIGNAL_STOP &&
+		    action != SIGNAL_CHILD)
+			signals[count++] = table[i].signo;
+	}
+	for (int signo = SIGRTMIN; signo <= SIGRTMAX && count < NSIG; signo++)
+		signals[count++] = signo;
+	return count;
+}
+
 enum signal_action signals_next(enum signal_program program, int *signo)
 {
 	char name[32];

@@ -41,6 +41,15 @@ enum signal_program {
 int signals_catch(enum signal_program program, bool with_children);
 
 /*
+ * The signals a server's child process ignores: those PROGRAM's column
+ * catches that are the server's business, not the child's (all but the
+ * fast stops and SIGCHLD), so that a `pkill -HUP forknet` or `-USR2`
+ * aimed at the server does not kill the children and cut their
+ * connections. Fills SIGNALS (room for NSIG) and returns the count.
+ */
+int signals_child_ignored(enum signal_program program, int *signals);
+
+/*
  * The action of the next pending signal, its number in *SIGNO; SIGNAL_DEFAULT
  * when none is pending. Call after sig_drain(). SIGNAL_IGNORE signals are
  * handled here (a log line the first time) and not returned.

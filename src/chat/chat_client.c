@@ -681,7 +681,8 @@ int chat_client_main(int argc, char **argv)
 	 * process group: the parent handles them and stops the receiver in order.
 	 */
 	static const int ignored[] = {SIGPIPE, SIGINT, SIGHUP};
-	pid_t receiver = process_fork(ignored, 3);
+	static const struct process_setup setup = {.ignore = ignored, .ignore_count = 3};
+	pid_t receiver = process_fork(&setup);
 	if (receiver == 0)
 		_exit(receive(&receiver_setup));
 	if (receiver < 0) {

@@ -331,6 +331,7 @@ static unsigned start_jobs(const struct settings *settings, struct job_share *sh
 	 * kernel when we die (PR_SET_PDEATHSIG) or by ^C, waits for it, pending.
 	 */
 	static const int ignored[] = {SIGPIPE};
+	static const struct process_setup setup = {.ignore = ignored, .ignore_count = 1};
 	sigset_t saved;
 	unsigned started = settings->jobs;
 
@@ -344,7 +345,7 @@ static unsigned start_jobs(const struct settings *settings, struct job_share *sh
 		plan.connections = (unsigned)share(plan.connections, settings->jobs, i);
 		plan.count = plan.count > 0 ? share(plan.count, settings->jobs, i) : 0;
 		plan.seed = (uint32_t)getpid() * 2654435761u + i;
-		pid_t pid = process_fork(ignored, 1);
+		pid_t pid = process_fork(&setup);
 		if (pid == 0) {
 			if (load_run(&plan, &shares[i].result, &shares[i].live) != 0) {
 				cli_error(COMMAND ": job %u: %s", i + 1, strerror(errno));

@@ -283,7 +283,8 @@ int echo_client_main(int argc, char **argv)
 	}
 	/* The writer ignores SIGPIPE: a server that resets the connection gives EPIPE, not a silent death. */
 	static const int ignored[] = {SIGPIPE};
-	pid_t writer = process_fork(ignored, 1);
+	static const struct process_setup setup = {.ignore = ignored, .ignore_count = 1};
+	pid_t writer = process_fork(&setup);
 	if (writer == 0)
 		_exit(send_input(sock, server_text)); /* the writer's whole life */
 	if (writer < 0) {

@@ -15,7 +15,7 @@
 #include "clock.h"
 #include "sig.h"
 
-pid_t process_fork(const int *ignore, int count)
+pid_t process_fork(const struct process_setup *setup)
 {
 	sigset_t saved;
 	pid_t parent = getpid();
@@ -33,9 +33,15 @@ pid_t process_fork(const int *ignore, int count)
 		 */
 		if (sig_forget() != 0)
 			_exit(EX_OSERR);
-		for (int i = 0; i < count; i++)
-			if (sig_set(ignore[i], SIG_IGN) != 0)
+		for (int i = 0; setup != NULL && i < setup->ignore_count; i++)
+			if (sig_set(setup->ignore[i], SIG_IGN) != 0)
 				_exit(EX_OSERR);
+		if (setup != NULL && setup->own_group && setpgid(0, 0) != 0)
+			_exit(EX_OSERR);
+		/*
+		 * PR_SET_PDEATHSIG comes last: a change of credentials (set-user-ID,
+		 * setuid) clears it, so none may come after it.
+		 */
 		if (sig_restore(&saved) != 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 			_exit(EX_OSERR);
 		if (getppid() != parent)

@@ -9,8 +9,9 @@
  * Signals arrive as events on the signal descriptor (src/signals.c), so
  * reaping, stopping and the status line happen here in the main loop, never
  * in a handler. One SIGCHLD may stand for many ended children;
- * children_reap() collects them all. Children ignore SIGINT, so that Ctrl-C
- * (sent to the whole process group) stops them through the parent.
+ * children_reap() collects them all. Each child leads a process group of
+ * its own, so that Ctrl-C (sent to the terminal's foreground group) stops
+ * them through the parent, and ignores the server's own signals.
  *
  * Limits: the children table is sized for -c at start. While it is full the
  * parent stops polling the listening sockets, so new connections wait in the
@@ -35,6 +36,7 @@
 #include "../lib/sig.h"
 #include "../lib/text.h"
 #include "../lib/throttle.h"
+#include "../signals.h"
 #include "restart.h"
 #include "server.h"
 
@@ -49,6 +51,8 @@ struct fork_server {
 	bool at_limit;              /* the table was full when last looked at */
 	struct throttle limit_log;  /* how often reaching it is logged */
 	struct server_hooks hooks;
+	int child_ignored[NSIG];          /* see signals_child_ignored */
+	struct process_setup child_setup; /* for process_fork */
 };
 
 /* children_reap's callback: one log line per ended connection. */
@@ -95,8 +99,9 @@ static void status_hook(void *arg)
 
 /*
  * The child's side of fork(): serve the connection and exit. Never returns.
- * process_fork has reset the signals, set SIGINT ignored (see spawn) and tied
- * the child to the server's life (PR_SET_PDEATHSIG: a server killed with
+ * process_fork has reset the signals, set the server's ones ignored, put
+ * the child in a process group of its own (see run) and tied it to the
+ * server's life (PR_SET_PDEATHSIG: a server killed with
  * SIGKILL leaves no orphan). SIGPIPE stays ignored, as in the parent: a
  * vanished client then shows up as EPIPE, which the service logs.
  */
@@ -122,13 +127,7 @@ static void spawn(struct fork_server *fs, int fd, const struct address *peer)
 	char address[ADDRESS_TEXT_MAX];
 	struct timespec started = clock_now();
 
-	/*
-	 * Ctrl-C in a terminal sends SIGINT to the whole process group, children
-	 * included. The child ignores it, so the parent stops it in order
-	 * (SIGTERM, grace period) instead of every child dying on the spot.
-	 */
-	static const int ignored[] = {SIGINT};
-	pid_t pid = process_fork(ignored, 1);
+	pid_t pid = process_fork(&fs->child_setup);
 	if (pid == 0)
 		run_child(fs, &conn);
 	if (pid < 0) {
@@ -214,6 +213,18 @@ static int run(struct server *server)
 	int status = EX_OK;
 
 	fs.hooks = (struct server_hooks){.reap = reap_hook, .status = status_hook, .arg = &fs};
+	/*
+	 * A child leads a process group of its own: Ctrl-C in a terminal, sent
+	 * to the foreground group, reaches only the server, which then stops
+	 * the children in order (SIGTERM, grace period) instead of every child
+	 * dying on the spot. And it ignores the server's signals (SIGHUP,
+	 * SIGUSR2...), which a pkill would send it too.
+	 */
+	fs.child_setup = (struct process_setup){
+		.ignore = fs.child_ignored,
+		.ignore_count = signals_child_ignored(SIGNAL_TCP_SERVER, fs.child_ignored),
+		.own_group = true,
+	};
 	const struct handover *handover = server->handover;
 	if (children_init(&fs.children, server->config->max_children,
 			  handover != NULL ? handover->counters_fd : -1) != 0) {

@@ -118,7 +118,7 @@ int restart_trial(char *why, size_t size)
 		snprintf(why, size, "memory: %s", strerror(errno));
 		return -1;
 	}
-	pid_t pid = process_fork(NULL, 0);
+	pid_t pid = process_fork(NULL);
 	if (pid == 0) {
 		/* Its standard output is not the server's: a --print-port there would lie. */
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);

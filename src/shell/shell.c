@@ -407,7 +407,8 @@ static void run_command(struct shell *sh, char **argv, bool background)
 	}
 	/* A background job ignores Ctrl-C and Ctrl-\, which are meant for the foreground. */
 	static const int ignored[] = {SIGINT, SIGQUIT};
-	pid_t pid = process_fork(ignored, background ? 2 : 0);
+	struct process_setup setup = {.ignore = ignored, .ignore_count = background ? 2 : 0};
+	pid_t pid = process_fork(&setup);
 	if (pid == 0)
 		become(argv, background);
 	if (pid < 0) {
