@@ -45,46 +45,46 @@ static void parent_only_free(void *memory, size_t size)
 }
 
 /*
- * The counters' memory: a memfd, so that it can outlive an exec in place
+ * The boards' memory: a memfd, so that it can outlive an exec in place
  * (SIGHUP) and be mapped again by the new image, whose adopted children go
- * on counting into it. COUNTERS_FD -1 makes a new one. Returns the mapping
+ * on writing into it. BOARDS_FD -1 makes a new one. Returns the mapping
  * with *FD set, or MAP_FAILED with errno set.
  */
-static uint64_t *map_counters(size_t capacity, int counters_fd, int *fd)
+static struct child_board *map_boards(size_t capacity, int boards_fd, int *fd)
 {
-	size_t size = capacity * sizeof(uint64_t);
+	size_t size = capacity * sizeof(struct child_board);
 	struct stat info;
 
-	*fd = counters_fd;
-	if (counters_fd < 0) {
-		*fd = memfd_create("forknet-counters", MFD_CLOEXEC);
+	*fd = boards_fd;
+	if (boards_fd < 0) {
+		*fd = memfd_create("forknet-boards", MFD_CLOEXEC);
 		if (*fd < 0)
 			return MAP_FAILED;
 		if (ftruncate(*fd, (off_t)size) != 0)
 			goto fail;
-	} else if (fstat(counters_fd, &info) != 0) {
+	} else if (fstat(boards_fd, &info) != 0) {
 		goto fail;
 	} else if ((size_t)info.st_size < size) {
 		errno = EINVAL; /* a restart with a larger -c than the mapping handed over */
 		goto fail;
 	}
-	/* Shared, not private: a child's stores to its counter are seen by the parent. */
-	void *counters = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	if (counters != MAP_FAILED)
-		return counters;
+	/* Shared, not private: a child's stores to its board are seen by the parent. */
+	void *boards = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (boards != MAP_FAILED)
+		return boards;
 fail:;
 	int error = errno;
-	if (counters_fd < 0 && *fd >= 0)
+	if (boards_fd < 0 && *fd >= 0)
 		(void)close(*fd); /* failing anyway */
 	*fd = -1;
 	errno = error;
 	return MAP_FAILED;
 }
 
-int children_init(struct children *table, size_t capacity, int counters_fd)
+int children_init(struct children *table, size_t capacity, int boards_fd)
 {
 	memset(table, 0, sizeof *table);
-	table->counters_fd = -1;
+	table->boards_fd = -1;
 	if (capacity == 0) {
 		errno = EINVAL;
 		return -1;
@@ -96,10 +96,10 @@ int children_init(struct children *table, size_t capacity, int counters_fd)
 	table->slots = parent_only(capacity * sizeof *table->slots);
 	table->freed = parent_only(capacity * sizeof *table->freed);
 	int fd = -1;
-	uint64_t *counters = MAP_FAILED;
+	struct child_board *boards = MAP_FAILED;
 	if (table->slots != NULL && table->freed != NULL)
-		counters = map_counters(capacity, counters_fd, &fd);
-	if (counters == MAP_FAILED) {
+		boards = map_boards(capacity, boards_fd, &fd);
+	if (boards == MAP_FAILED) {
 		int saved_errno = errno;
 		parent_only_free(table->slots, capacity * sizeof *table->slots);
 		parent_only_free(table->freed, capacity * sizeof *table->freed);
@@ -107,8 +107,8 @@ int children_init(struct children *table, size_t capacity, int counters_fd)
 		errno = saved_errno;
 		return -1;
 	}
-	table->counters = counters;
-	table->counters_fd = fd;
+	table->boards = boards;
+	table->boards_fd = fd;
 	table->capacity = capacity;
 	return 0;
 }
@@ -124,7 +124,9 @@ int children_adopt(struct children *table, size_t index, pid_t pid, const struct
 	slot->pid = pid;
 	slot->peer = *peer;
 	slot->started = *started;
-	slot->bytes = &table->counters[index];
+	slot->board = &table->boards[index];
+	slot->bytes = &slot->board->bytes;
+	slot->retiring = false;
 	table->count++;
 	if (index >= table->fresh)
 		table->fresh = index + 1;
@@ -141,10 +143,10 @@ void children_adopted(struct children *table)
 
 void children_destroy(struct children *table)
 {
-	if (table->counters != NULL)
-		(void)munmap(table->counters, table->capacity * sizeof *table->counters);
-	if (table->counters_fd >= 0)
-		(void)close(table->counters_fd); /* a memfd: closing it cannot lose data */
+	if (table->boards != NULL)
+		(void)munmap(table->boards, table->capacity * sizeof *table->boards);
+	if (table->boards_fd >= 0)
+		(void)close(table->boards_fd); /* a memfd: closing it cannot lose data */
 	parent_only_free(table->slots, table->capacity * sizeof *table->slots);
 	parent_only_free(table->freed, table->capacity * sizeof *table->freed);
 	memset(table, 0, sizeof *table);
@@ -161,8 +163,10 @@ struct child *children_next_slot(struct children *table)
 		return NULL;
 	size_t index = table->freed_count > 0 ? table->freed[table->freed_count - 1] : table->fresh;
 	struct child *slot = &table->slots[index];
-	slot->bytes = &table->counters[index];
-	*slot->bytes = 0;
+	slot->board = &table->boards[index];
+	slot->bytes = &slot->board->bytes;
+	slot->retiring = false;
+	memset(slot->board, 0, sizeof *slot->board);
 	return slot;
 }
 

@@ -3,14 +3,16 @@
  *
  * The table is sized once, at start, for the most children the server may
  * have (-c); it never grows. Each slot holds the child's pid, its peer and its
- * start time, and owns one byte counter in memory shared with the child
- * (a memfd mapped MAP_SHARED), so the parent can log how many bytes a connection moved
- * even when the child was killed. Slots given back are reused before a
+ * start time, and owns one board (struct child_board: a byte counter, and a
+ * worker's state and counts) in memory shared with the child (a memfd
+ * mapped MAP_SHARED), so the parent can log how many bytes a connection
+ * moved even when the child was killed, and a pool can see which workers
+ * are idle. Slots given back are reused before a
  * never-used one is touched, so the memory in
  * use and the length of every scan follow the most children the server has
  * really had at once, not the -c it was allowed.
  *
- * The table itself (not the counters) is the parent's alone: it is in memory
+ * The table itself (not the boards) is the parent's alone: it is in memory
  * wiped in every child (MADV_WIPEONFORK), so that a fork does not leave each
  * child sharing pages the parent then writes. A child must not read it; a
  * child that needs its own counter takes the pointer before it is forked.
@@ -30,17 +32,40 @@
 
 #include "addr.h"
 
+/* What a child may say about itself (prefork workers do). */
+enum child_state {
+	CHILD_STARTING = 0, /* forked, not ready yet (a new board is all zeros) */
+	CHILD_IDLE,         /* waiting for a connection */
+	CHILD_BUSY,         /* serving one */
+};
+
+/*
+ * A slot's board: the scoreboard entry in the memory shared with the child.
+ * Zeroed by the parent before the fork, then written by that child only.
+ */
+struct child_board {
+	uint64_t bytes;       /* bytes moved on the current connection */
+	uint64_t connections; /* connections served to the end */
+	uint64_t wakeups;     /* times woken to accept (prefork), for the thundering herd */
+	uint32_t state;       /* enum child_state */
+	uint32_t unused;
+	struct address peer;  /* a worker's current client, while busy */
+	struct timespec since; /* ... and since when */
+};
+
 struct child {
 	pid_t pid; /* 0 while the slot is free */
 	struct address peer;
 	struct timespec started; /* CLOCK_MONOTONIC */
-	uint64_t *bytes;         /* this slot's counter in the shared mapping */
+	struct child_board *board; /* this slot's board in the shared mapping */
+	uint64_t *bytes;         /* &board->bytes */
+	bool retiring;           /* asked to finish and exit; not counted in a pool */
 };
 
 struct children {
 	struct child *slots;  /* capacity slots; only slots[0..fresh) were ever used */
-	uint64_t *counters;   /* capacity counters, shared with the children */
-	int counters_fd;      /* the memfd they live in (see children_init) */
+	struct child_board *boards; /* capacity boards, shared with the children */
+	int boards_fd;        /* the memfd they live in (see children_init) */
 	size_t capacity;
 	size_t count;         /* slots in use */
 	size_t fresh;         /* slots[fresh..capacity) have never been used */
@@ -49,16 +74,16 @@ struct children {
 };
 
 /*
- * Sizes the table for CAPACITY children. The counters live in a memfd, so
+ * Sizes the table for CAPACITY children. The boards live in a memfd, so
  * that a server re-executed in place (SIGHUP) can map them again:
- * COUNTERS_FD is the one handed over, or -1 for a new one. Returns 0 or -1
+ * BOARDS_FD is the one handed over, or -1 for a new one. Returns 0 or -1
  * with errno set.
  */
-int children_init(struct children *table, size_t capacity, int counters_fd);
+int children_init(struct children *table, size_t capacity, int boards_fd);
 
 /*
  * After a restart in place: takes back child PID, which had slot INDEX
- * (and so its counter) in the table of the image before. Call
+ * (and so its board) in the table of the image before. Call
  * children_adopted() once all are in. Returns 0, or -1 (EINVAL: a bad or
  * taken slot).
  */
@@ -72,7 +97,7 @@ void children_destroy(struct children *table);
 bool children_full(const struct children *table);
 
 /*
- * The slot the next child will take, its counter zeroed; NULL when full. The
+ * The slot the next child will take, its board zeroed; NULL when full. The
  * slot is only taken by children_add, so a failed fork needs no undoing.
  */
 struct child *children_next_slot(struct children *table);

@@ -5,12 +5,21 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../lib/options.h"
 
-enum { OPTION_GRACE = 256, OPTION_DRAIN_TIMEOUT, OPTION_PRINT_PORT };
+enum {
+	OPTION_GRACE = 256,
+	OPTION_DRAIN_TIMEOUT,
+	OPTION_WORKERS,
+	OPTION_MIN_SPARE,
+	OPTION_MAX_SPARE,
+	OPTION_MAX_REQUESTS,
+	OPTION_PRINT_PORT,
+};
 
 static const struct option long_options[] = {
 	{"bind", required_argument, NULL, 'b'},
@@ -19,6 +28,10 @@ static const struct option long_options[] = {
 	{"max-children", required_argument, NULL, 'c'},
 	{"grace", required_argument, NULL, OPTION_GRACE},
 	{"drain-timeout", required_argument, NULL, OPTION_DRAIN_TIMEOUT},
+	{"workers", required_argument, NULL, OPTION_WORKERS},
+	{"min-spare", required_argument, NULL, OPTION_MIN_SPARE},
+	{"max-spare", required_argument, NULL, OPTION_MAX_SPARE},
+	{"max-requests", required_argument, NULL, OPTION_MAX_REQUESTS},
 	{"print-port", no_argument, NULL, OPTION_PRINT_PORT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -39,6 +52,11 @@ const char server_config_options_help[] =
 	"      --drain-timeout SECS on a graceful stop (SIGQUIT), wait at most SECS\n"
 	"                           for open connections, then stop fast\n"
 	"                           (default: wait as long as they last)\n"
+	"      --workers N          prefork: start N workers (default 5)\n"
+	"      --min-spare N        prefork: keep at least N idle workers (default 5)\n"
+	"      --max-spare N        prefork: keep at most N idle workers (default 10)\n"
+	"      --max-requests N     prefork: replace a worker after N connections\n"
+	"                           (default 0: never)\n"
 	"      --print-port         once listening, write the port on standard output\n"
 	"  -q, --quiet              log only start, stop and problems\n"
 	"  -v, --verbose            log details too\n"
@@ -67,7 +85,41 @@ void server_config_defaults(struct server_config *config, uint16_t default_port)
 	config->model = SERVER_DEFAULT_MODEL;
 	config->max_children = SERVER_DEFAULT_MAX_CHILDREN;
 	config->grace_seconds = SERVER_DEFAULT_GRACE;
+	config->min_spare = SERVER_DEFAULT_MIN_SPARE;
+	config->max_spare = SERVER_DEFAULT_MAX_SPARE;
 	config->log_level = LOG_LEVEL_INFO;
+}
+
+/*
+ * The pool's sizes against each other and -c: what was given must agree,
+ * and the defaults yield to what was given (a -c 2 pool keeps at most 2).
+ */
+static enum config_result pool_limits(struct server_config *config, bool min_given,
+				      bool max_given, char *error, size_t size)
+{
+	unsigned long cap = config->max_children;
+
+	if (!(config->model->flags & MODEL_POOL))
+		return CONFIG_OK;
+	if (min_given && max_given && config->min_spare > config->max_spare) {
+		snprintf(error, size, "--min-spare %lu is more than --max-spare %lu", config->min_spare,
+			 config->max_spare);
+		return CONFIG_ERROR;
+	}
+	if (config->workers > cap || (min_given && config->min_spare > cap)) {
+		snprintf(error, size, "%s: more than the %lu workers of -c",
+			 config->workers > cap ? "--workers" : "--min-spare", cap);
+		return CONFIG_ERROR;
+	}
+	if (!min_given && config->min_spare > cap)
+		config->min_spare = cap;
+	if (!min_given && config->min_spare > config->max_spare)
+		config->min_spare = config->max_spare;
+	if (!max_given && config->max_spare < config->min_spare)
+		config->max_spare = config->min_spare;
+	if (config->workers == 0)
+		config->workers = SERVER_DEFAULT_WORKERS < cap ? SERVER_DEFAULT_WORKERS : cap;
+	return CONFIG_OK;
 }
 
 enum config_result server_config_parse(struct server_config *config, int argc, char **argv,
@@ -75,6 +127,8 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 {
 	unsigned long number;
 	bool quiet = false, verbose = false, children_given = false, grace_given = false;
+	const char *pool_option = NULL, *workers_option = NULL; /* given, for the checks at the end */
+	bool min_given = false, max_given = false;
 
 	/* optind = 0 makes glibc's getopt start afresh, so parsing can be repeated (tests). */
 	optind = 0;
@@ -124,6 +178,32 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 				return CONFIG_ERROR;
 			config->drain_limited = true;
 			break;
+		case OPTION_WORKERS:
+			if (options_number(name, optarg, 1, SERVER_MAX_CHILDREN_LIMIT, &config->workers,
+					   error, size) != 0)
+				return CONFIG_ERROR;
+			workers_option = "--workers";
+			break;
+		case OPTION_MIN_SPARE:
+			if (options_number(name, optarg, 1, SERVER_MAX_CHILDREN_LIMIT,
+					   &config->min_spare, error, size) != 0)
+				return CONFIG_ERROR;
+			pool_option = "--min-spare";
+			min_given = true;
+			break;
+		case OPTION_MAX_SPARE:
+			if (options_number(name, optarg, 1, SERVER_MAX_CHILDREN_LIMIT,
+					   &config->max_spare, error, size) != 0)
+				return CONFIG_ERROR;
+			pool_option = "--max-spare";
+			max_given = true;
+			break;
+		case OPTION_MAX_REQUESTS:
+			if (options_number(name, optarg, 0, UINT32_MAX, &config->max_requests, error,
+					   size) != 0)
+				return CONFIG_ERROR;
+			pool_option = "--max-requests";
+			break;
 		case OPTION_PRINT_PORT:
 			config->print_port = true;
 			break;
@@ -153,5 +233,14 @@ enum config_result server_config_parse(struct server_config *config, int argc, c
 			 children_given ? "--max-children" : "--grace", config->model->name);
 		return CONFIG_ERROR;
 	}
-	return CONFIG_OK;
+	if (pool_option != NULL && !(config->model->flags & MODEL_POOL)) {
+		snprintf(error, size, "%s: the %s model has no pool of workers (it is for prefork)",
+			 pool_option, config->model->name);
+		return CONFIG_ERROR;
+	}
+	if (workers_option != NULL && !(config->model->flags & MODEL_WORKERS)) {
+		snprintf(error, size, "--workers: the %s model has no workers", config->model->name);
+		return CONFIG_ERROR;
+	}
+	return pool_limits(config, min_given, max_given, error, size);
 }

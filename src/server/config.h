@@ -22,6 +22,10 @@ struct server_config {
 	unsigned long grace_seconds; /* on stop, how long children get before SIGKILL */
 	bool drain_limited;          /* --drain-timeout given: */
 	unsigned long drain_seconds; /* how long a graceful stop waits before the fast stop */
+	unsigned long workers;       /* processes to start with (prefork, hybrid); 0: the model's default */
+	unsigned long min_spare;     /* prefork: idle workers kept at least... */
+	unsigned long max_spare;     /* ... and at most */
+	unsigned long max_requests;  /* prefork: a worker's connections before it is replaced; 0: no limit */
 	enum log_level log_level;
 	bool print_port;             /* once listening, write the port on standard output */
 	bool list_models;            /* -m help: print the models instead of serving */
@@ -32,6 +36,10 @@ struct server_config {
 #define SERVER_DEFAULT_GRACE 5
 #define SERVER_GRACE_LIMIT 3600
 #define SERVER_DRAIN_LIMIT 2592000 /* 30 days */
+/* Apache prefork's defaults: StartServers 5, MinSpareServers 5, MaxSpareServers 10. */
+#define SERVER_DEFAULT_WORKERS 5
+#define SERVER_DEFAULT_MIN_SPARE 5
+#define SERVER_DEFAULT_MAX_SPARE 10
 
 enum config_result {
 	CONFIG_OK,

@@ -94,7 +94,7 @@ static void reap_hook(void *arg)
 static void status_hook(void *arg)
 {
 	struct fork_server *fs = arg;
-	server_log_status(fs->server, fs->children.count, NULL);
+	server_log_status(fs->server, fs->children.count, 0, NULL);
 }
 
 /*
@@ -109,10 +109,10 @@ static void run_child(struct fork_server *fs, struct connection *conn)
 {
 	struct server *server = fs->server;
 
-	/* The listening sockets are the parent's business, and so is the counters' memfd. */
+	/* The listening sockets are the parent's business, and so is the boards' memfd. */
 	server_child_setup(server);
-	if (close(fs->children.counters_fd) != 0)
-		log_warning("child: close the counters' memfd: %s", strerror(errno));
+	if (close(fs->children.boards_fd) != 0)
+		log_warning("child: close the boards' memfd: %s", strerror(errno));
 
 	enum service_status status = server->service->serve(conn, server->service->arg);
 	/* _exit, not exit: the parent's stdio buffers and atexit handlers are not ours to run. */
@@ -162,8 +162,10 @@ static bool accept_from(struct fork_server *fs, size_t index)
 		int fd;
 		struct address peer;
 		enum server_accept_result result = server_accept(fs->server, index, &fd, &peer);
+		if (result == SERVER_ACCEPT_SHUT)
+			log_error("the listening socket was shut down");
 		if (result != SERVER_ACCEPTED)
-			return result != SERVER_ACCEPT_FATAL;
+			return result != SERVER_ACCEPT_FATAL && result != SERVER_ACCEPT_SHUT;
 		spawn(fs, fd, &peer);
 	}
 	return true;
@@ -192,7 +194,7 @@ static void note_limit(struct fork_server *fs)
 
 /*
  * After a restart in place: the children the image before left serving are
- * ours to reap and log, in the slots they had (so their byte counters).
+ * ours to reap and log, in the slots they had (so their boards).
  */
 static void adopt(struct fork_server *fs, const struct handover *handover)
 {
@@ -227,7 +229,7 @@ static int run(struct server *server)
 	};
 	const struct handover *handover = server->handover;
 	if (children_init(&fs.children, server->config->max_children,
-			  handover != NULL ? handover->counters_fd : -1) != 0) {
+			  handover != NULL ? handover->boards_fd : -1) != 0) {
 		log_error("children table for %lu: %s", server->config->max_children,
 			  strerror(errno));
 		return EX_OSERR;

@@ -94,7 +94,9 @@ static int run(struct server *server)
 			if (fds[i].revents == 0)
 				continue;
 			enum server_accept_result result = server_accept(server, i - 1, &fd, &peer);
-			if (result == SERVER_ACCEPT_FATAL)
+			if (result == SERVER_ACCEPT_SHUT)
+				log_error("the listening socket was shut down");
+			if (result == SERVER_ACCEPT_FATAL || result == SERVER_ACCEPT_SHUT)
 				return EX_OSERR;
 			if (result == SERVER_ACCEPTED) {
 				server_unpause(server);

@@ -16,6 +16,8 @@ struct server;
 enum model_flags {
 	MODEL_CONCURRENT = 1 << 0, /* serves many connections at once: -c and --grace apply */
 	MODEL_CHILDREN = 1 << 1,   /* serves in child processes: SIGCHLD is caught */
+	MODEL_WORKERS = 1 << 2,    /* a master and worker processes: --workers applies */
+	MODEL_POOL = 1 << 3,       /* a self-sizing pool: --min-spare, --max-spare, --max-requests */
 };
 
 struct server_model {
@@ -27,6 +29,7 @@ struct server_model {
 
 extern const struct server_model model_fork;
 extern const struct server_model model_iterative;
+extern const struct server_model model_prefork;
 
 extern const struct server_model *const server_models[];
 extern const size_t server_model_count;

@@ -43,7 +43,7 @@ struct header {
 	uint32_t listener_count;
 	int32_t listener_fds[LISTENERS_MAX];
 	struct address addresses[LISTENERS_MAX];
-	int32_t counters_fd;
+	int32_t boards_fd;
 	uint32_t restarts;
 	uint64_t capacity;
 	uint64_t accepted, served, refused;
@@ -160,8 +160,8 @@ static int set_cloexec(const struct handover *handover, bool on)
 	for (size_t i = 0; i < handover->listeners.count; i++)
 		if (fcntl(handover->listeners.fds[i], F_SETFD, on ? FD_CLOEXEC : 0) != 0)
 			status = -1;
-	if (handover->counters_fd >= 0 &&
-	    fcntl(handover->counters_fd, F_SETFD, on ? FD_CLOEXEC : 0) != 0)
+	if (handover->boards_fd >= 0 &&
+	    fcntl(handover->boards_fd, F_SETFD, on ? FD_CLOEXEC : 0) != 0)
 		status = -1;
 	return status;
 }
@@ -181,7 +181,7 @@ static int write_handover(const struct handover *handover)
 		header.listener_fds[i] = handover->listeners.fds[i];
 		header.addresses[i] = handover->listeners.addresses[i];
 	}
-	header.counters_fd = handover->counters_fd;
+	header.boards_fd = handover->boards_fd;
 	header.restarts = handover->restarts;
 	header.capacity = handover->capacity;
 	header.accepted = handover->accepted;
@@ -293,7 +293,7 @@ static int read_handover(int fd, struct handover *handover, char *error, size_t 
 		if (check_listener(header.listener_fds[i], error, size) != 0)
 			return -1;
 	}
-	handover->counters_fd = header.counters_fd;
+	handover->boards_fd = header.boards_fd;
 	handover->capacity = header.capacity;
 	handover->accepted = header.accepted;
 	handover->served = header.served;
@@ -327,7 +327,7 @@ int restart_receive(struct handover *handover, char *error, size_t size)
 	char *end;
 
 	memset(handover, 0, sizeof *handover);
-	handover->counters_fd = -1;
+	handover->boards_fd = -1;
 	if (value == NULL)
 		return 0;
 	errno = 0;

@@ -31,7 +31,7 @@
 #include "../lib/addr.h"
 #include "../lib/listeners.h"
 
-/* One child of the old image: its slot (and so its byte counter) in the children table. */
+/* One child of the old image: its slot (and so its board) in the children table. */
 struct handover_child {
 	pid_t pid;
 	uint32_t slot;
@@ -42,7 +42,7 @@ struct handover_child {
 /* What an image hands the next one. */
 struct handover {
 	struct listeners listeners;
-	int counters_fd;     /* the children's byte counters (children.h), or -1 */
+	int boards_fd;     /* the children's boards (children.h), or -1 */
 	uint64_t capacity;   /* ... for this many slots */
 	uint64_t accepted, served, refused;
 	struct timespec started; /* when the first image started */

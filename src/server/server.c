@@ -203,7 +203,7 @@ void server_handle_signals(struct server *server, const struct server_hooks *hoo
 			if (hooks != NULL && hooks->status != NULL)
 				hooks->status(hooks->arg);
 			else
-				server_log_status(server, 0, NULL);
+				server_log_status(server, 0, 0, NULL);
 			break;
 		case SIGNAL_CHILD:
 			if (hooks != NULL && hooks->reap != NULL)
@@ -217,7 +217,8 @@ void server_handle_signals(struct server *server, const struct server_hooks *hoo
 	}
 }
 
-void server_log_status(const struct server *server, unsigned long open, const char *detail)
+void server_log_status(const struct server *server, unsigned long open, uint64_t served_elsewhere,
+		       const char *detail)
 {
 	static const char *const states[] = {
 		[SERVER_RUNNING] = "running",
@@ -230,7 +231,8 @@ void server_log_status(const struct server *server, unsigned long open, const ch
 		   "refused in %.0f s",
 		   states[server->state], server->config->model->name, detail != NULL ? ", " : "",
 		   detail != NULL ? detail : "", open, text_plural(open),
-		   (unsigned long long)server->served, (unsigned long long)server->refused, up);
+		   (unsigned long long)(server->served + served_elsewhere),
+		   (unsigned long long)server->refused, up);
 }
 
 void server_restart(struct server *server, const struct children *table,
@@ -261,7 +263,7 @@ void server_restart(struct server *server, const struct children *table,
 
 	struct handover handover = {
 		.listeners = server->listeners,
-		.counters_fd = table != NULL ? table->counters_fd : -1,
+		.boards_fd = table != NULL ? table->boards_fd : -1,
 		.capacity = table != NULL ? table->capacity : 0,
 		.accepted = server->accepted,
 		.served = server->served,
@@ -313,6 +315,14 @@ nfds_t server_pollfds(const struct server *server, struct pollfd *fds, bool with
 	return count;
 }
 
+/* True if FD is a socket in the listening state. */
+static bool listening(int fd)
+{
+	int value = 0;
+	socklen_t length = sizeof value;
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &length) == 0 && value == 1;
+}
+
 enum server_accept_result server_accept(struct server *server, size_t index, int *fd,
 				       struct address *peer)
 {
@@ -359,8 +369,14 @@ enum server_accept_result server_accept(struct server *server, size_t index, int
 			snprintf(why, sizeof why, "accept on %s: %s", address, strerror(error));
 			server_pause(server, why);
 			return SERVER_ACCEPT_PAUSED;
+		case EINVAL:
+			/* No longer listening: a prefork master shut it down to stop. */
+			if (!listening(server->listeners.fds[index]))
+				return SERVER_ACCEPT_SHUT;
+			log_error("accept on %s: %s", address, strerror(error));
+			return SERVER_ACCEPT_FATAL;
 		default:
-			/* EBADF, EINVAL, ENOTSOCK...: the listening socket itself is broken. */
+			/* EBADF, ENOTSOCK...: the listening socket itself is broken. */
 			log_error("accept on %s: %s", address, strerror(error));
 			return SERVER_ACCEPT_FATAL;
 		}

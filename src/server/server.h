@@ -80,10 +80,12 @@ void server_handle_signals(struct server *server, const struct server_hooks *hoo
 
 /*
  * Logs the status line for SIGUSR2: the model, OPEN connections, those
- * served and refused since start, the uptime and state; DETAIL (or NULL) is
- * the model's own addition, e.g. "4 workers".
+ * served (server->served, plus SERVED_ELSEWHERE, ended in workers the
+ * server has not reaped yet) and refused since start, the uptime and state;
+ * DETAIL (or NULL) is the model's own addition, e.g. "4 workers".
  */
-void server_log_status(const struct server *server, unsigned long open, const char *detail);
+void server_log_status(const struct server *server, unsigned long open, uint64_t served_elsewhere,
+		       const char *detail);
 
 /*
  * The stop sequence of a model with children in TABLE, once the state is
@@ -120,6 +122,7 @@ enum server_accept_result {
 	SERVER_ACCEPT_EMPTY,  /* nothing (more) to accept now */
 	SERVER_ACCEPT_PAUSED, /* out of descriptors or memory: the server is paused */
 	SERVER_ACCEPT_FATAL,  /* the listening socket is unusable (logged): stop */
+	SERVER_ACCEPT_SHUT,   /* it was shut down (a graceful stop, by the master): stop */
 };
 
 /* Accepts one connection from listener INDEX, sorting accept's errors as above. */

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "../lib/clock.h"
 #include "../lib/log.h"
@@ -59,6 +60,18 @@ bool server_stop_children(struct server *server, struct children *table,
 	const struct server_config *config = server->config;
 	enum wait_end end;
 
+	if (server->state == SERVER_DRAINING) {
+		/*
+		 * Workers (prefork) hold the listening sockets too: shut down, not
+		 * just closed here, they stop listening in every process at once,
+		 * and SIGQUIT tells each worker to finish and exit. The fork
+		 * model's children hold no listener and ignore SIGQUIT.
+		 */
+		children_signal_all(table, SIGQUIT);
+		for (size_t i = 0; i < server->listeners.count; i++)
+			if (shutdown(server->listeners.fds[i], SHUT_RD) != 0)
+				log_warning("shutdown listening socket: %s", strerror(errno));
+	}
 	server_close_listeners(server);
 	hooks->reap(hooks->arg); /* some may have ended already */
 	if (table->count == 0)

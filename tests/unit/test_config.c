@@ -486,8 +486,8 @@ static void test_model_errors(void **state)
 	struct arguments args;
 	(void)state;
 
-	ARGS(&args, "--model", "thread");
-	parse_fails(&args, "--model 'thread': not a model (fork, iterative)");
+	ARGS(&args, "--model", "nosuch");
+	parse_fails(&args, "--model 'nosuch': not a model (fork, iterative, prefork)");
 	ARGS(&args, "-m", "Fork");
 	parse_fails(&args, "--model 'Fork': not a model (fork, iterative)");
 	ARGS(&args, "--model=");
