@@ -1,0 +1,323 @@
+/*
+ * pool: a master and its worker processes. See pool.h.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "../lib/sig.h"
+#include "../lib/text.h"
+#include "../signals.h"
+#include "restart.h"
+
+#define TICK_MS 1000
+/* Workers dying before they are ready: the wait before the next fork doubles up to this. */
+#define HOLD_MAX_SECONDS 64
+
+/* ---- In the worker ---- */
+
+bool pool_worker_leaving(void)
+{
+	bool leave = false;
+	sig_drain();
+	while (sig_next() != 0)
+		leave = true; /* SIGQUIT is the only signal a worker catches */
+	return leave;
+}
+
+/*
+ * The worker's start: what is the master's is closed, SIGQUIT caught, and
+ * the model's body runs. process_fork has reset the signals and set the
+ * server's ones ignored. Never returns.
+ */
+static void worker_start(struct pool *pool, struct child_board *board)
+{
+	static const int caught[] = {SIGQUIT};
+	struct server *server = pool->server;
+
+	/* Not the worker's: the services' stop timer and the boards' memfd (mapped already). */
+	if (close(server->stop_fd) != 0 || close(pool->children.boards_fd) != 0)
+		log_warning("%s: close: %s", pool->model->noun, strerror(errno));
+	server->stop_fd = -1;
+	int signal_fd = sig_catch(caught, 1);
+	if (signal_fd < 0) {
+		log_error("%s: catching SIGQUIT: %s", pool->model->noun, strerror(errno));
+		_exit(EX_OSERR);
+	}
+	pool->model->worker(pool, board, signal_fd);
+	_exit(EX_SOFTWARE); /* the body never returns */
+}
+
+/* ---- In the master ---- */
+
+static const char *state_text(const struct child *child)
+{
+	if (child->retiring)
+		return "leaving";
+	switch (child->board->state) {
+	case CHILD_IDLE:
+		return "idle";
+	case CHILD_BUSY:
+		return "busy";
+	default:
+		return "starting";
+	}
+}
+
+bool pool_spawn(struct pool *pool)
+{
+	if (clock_ms_until(pool->hold_until) > 0)
+		return false;
+	struct child *slot = children_next_slot(&pool->children);
+	if (slot == NULL)
+		return false;
+	/* Taken before the fork: the table is wiped in the child (children.h), the board is shared. */
+	struct child_board *board = slot->board;
+	pid_t pid = process_fork(&pool->worker_setup);
+	if (pid == 0)
+		worker_start(pool, board);
+	if (pid < 0) {
+		log_error("fork for a %s: %s", pool->model->noun, strerror(errno));
+		return false;
+	}
+	struct address none = {.length = 0};
+	struct timespec now = clock_now();
+	children_add(&pool->children, slot, pid, &none, &now);
+	log_debug("%s %ld started", pool->model->noun, (long)pid);
+	return true;
+}
+
+void pool_census(const struct pool *pool, size_t *alive, size_t *idle, size_t *starting)
+{
+	*alive = *idle = *starting = 0;
+	for (size_t i = 0; i < pool->children.fresh; i++) {
+		const struct child *child = &pool->children.slots[i];
+		if (child->pid == 0 || child->retiring)
+			continue;
+		(*alive)++;
+		if (child->board->state == CHILD_IDLE)
+			(*idle)++;
+		else if (child->board->state == CHILD_STARTING)
+			(*starting)++;
+	}
+}
+
+bool pool_retire_one(struct pool *pool)
+{
+	for (size_t i = pool->children.fresh; i-- > 0;) {
+		struct child *child = &pool->children.slots[i];
+		if (child->pid == 0 || child->retiring || child->board->state != CHILD_IDLE)
+			continue;
+		/* Were it to take a client meanwhile, it serves it to the end, then leaves. */
+		if (kill(child->pid, SIGQUIT) != 0) {
+			log_warning("kill %s %ld: %s", pool->model->noun, (long)child->pid,
+				    strerror(errno));
+			return false;
+		}
+		child->retiring = true;
+		log_debug("%s %ld asked to leave", pool->model->noun, (long)child->pid);
+		return true;
+	}
+	return false;
+}
+
+/* children_reap's callback: one worker has ended. */
+static void worker_ended(const struct child *child, pid_t pid, int status, void *arg)
+{
+	struct pool *pool = arg;
+	struct server *server = pool->server;
+	const char *noun = pool->model->noun;
+	char how[64];
+
+	children_status_text(status, how, sizeof how);
+	if (child == NULL) {
+		log_warning("reaped process %ld that is not in the children table (%s)", (long)pid, how);
+		return;
+	}
+	const struct child_board *board = child->board;
+	server->served += board->connections;
+	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	bool expected = clean || server->state == SERVER_STOPPING;
+	if (board->state == CHILD_BUSY && board->peer.length > 0) {
+		/* It died serving one client (prefork): that client's line, as the fork model writes it. */
+		server_log_closed(server, expected ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING, &board->peer,
+				  pid, how, board->bytes, board->since);
+	}
+	unsigned long long served = board->connections;
+	if (expected) {
+		log_info("%s %ld %s after %llu connection%s", noun, (long)pid, how, served,
+			 served == 1 ? "" : "s");
+		return;
+	}
+	if (board->state != CHILD_STARTING) {
+		log_warning("%s %ld %s after %llu connection%s; replacing it", noun, (long)pid, how,
+			    served, served == 1 ? "" : "s");
+		pool->failures = 0;
+		return;
+	}
+	pool->failures++;
+	unsigned shift = pool->failures - 1 < 6 ? pool->failures - 1 : 6;
+	long hold = 1L << shift;
+	if (hold > HOLD_MAX_SECONDS)
+		hold = HOLD_MAX_SECONDS;
+	pool->hold_until = clock_after(clock_now(), hold * 1000);
+	log_warning("%s %ld %s before it was ready (%u in a row); no new %s for %ld s", noun,
+		    (long)pid, how, pool->failures, noun, hold);
+}
+
+static void reap(struct pool *pool)
+{
+	if (children_reap(&pool->children, worker_ended, pool) < 0)
+		log_error("waitpid: %s", strerror(errno));
+}
+
+static void reap_hook(void *arg)
+{
+	struct pool *pool = arg;
+	reap(pool);
+	if (pool->server->state == SERVER_RUNNING)
+		pool->model->maintain(pool, false);
+}
+
+/* SIGUSR2: the status line, then one line per worker. */
+static void status_hook(void *arg)
+{
+	struct pool *pool = arg;
+	struct timespec now = clock_now();
+	size_t alive, idle, starting, open = 0;
+	uint64_t served = 0;
+	char detail[96];
+	const char *noun = pool->model->noun;
+
+	pool_census(pool, &alive, &idle, &starting);
+	for (size_t i = 0; i < pool->children.fresh; i++) {
+		const struct child *child = &pool->children.slots[i];
+		if (child->pid == 0)
+			continue;
+		served += child->board->connections;
+		open += child->board->open;
+	}
+	snprintf(detail, sizeof detail, "%zu %s%s (%zu idle)", alive, noun, alive == 1 ? "" : "s",
+		 idle);
+	server_log_status(pool->server, open, served, detail);
+	for (size_t i = 0; i < pool->children.fresh; i++) {
+		const struct child *child = &pool->children.slots[i];
+		if (child->pid == 0)
+			continue;
+		const struct child_board *board = child->board;
+		log_notice("%s %ld: %s, %llu open, %llu connection%s, %llu wake-up%s, up %.0f s", noun,
+			   (long)child->pid, state_text(child), (unsigned long long)board->open,
+			   (unsigned long long)board->connections, board->connections == 1 ? "" : "s",
+			   (unsigned long long)board->wakeups, board->wakeups == 1 ? "" : "s",
+			   clock_seconds_between(child->started, now));
+	}
+}
+
+/*
+ * After a restart in place: the old image's workers run the old code. They
+ * are taken over to be reaped, and asked to leave: idle ones go at once,
+ * busy ones after their connections. The new workers start beside them.
+ */
+static void adopt(struct pool *pool, const struct handover *handover)
+{
+	for (size_t i = 0; i < handover->child_count; i++) {
+		const struct handover_child *child = &handover->children[i];
+		if (children_adopt(&pool->children, child->slot, child->pid, &child->peer,
+				   &child->started) != 0) {
+			log_warning("restart: %s %ld in slot %lu: not taken over (%s)",
+				    pool->model->noun, (long)child->pid, (unsigned long)child->slot,
+				    strerror(errno));
+			continue;
+		}
+		pool->children.slots[child->slot].retiring = true;
+		if (kill(child->pid, SIGQUIT) != 0)
+			log_warning("restart: kill %s %ld: %s", pool->model->noun, (long)child->pid,
+				    strerror(errno));
+	}
+	children_adopted(&pool->children);
+	reap(pool);
+}
+
+int pool_run(struct server *server, const struct pool_model *model, void *arg,
+	     unsigned long start)
+{
+	const struct server_config *config = server->config;
+	struct pool pool = {.server = server, .model = model, .arg = arg};
+	int status = EX_OK;
+
+	pool.hooks = (struct server_hooks){.reap = reap_hook, .status = status_hook, .arg = &pool};
+	/*
+	 * SIGQUIT is the worker's own (it catches it); the rest of the
+	 * server's signals it ignores, and it leads a process group of its own,
+	 * as the fork model's children do.
+	 */
+	int count = signals_child_ignored(SIGNAL_TCP_SERVER, pool.worker_ignored);
+	int kept = 0;
+	for (int i = 0; i < count; i++)
+		if (pool.worker_ignored[i] != SIGQUIT)
+			pool.worker_ignored[kept++] = pool.worker_ignored[i];
+	pool.worker_setup = (struct process_setup){
+		.ignore = pool.worker_ignored, .ignore_count = kept, .own_group = true};
+
+	/*
+	 * Room for twice the most workers there may be: after a restart, the
+	 * old image's workers keep their slots while they leave, beside a full
+	 * set of new ones. Unused slots cost nothing (children.h).
+	 */
+	const struct handover *handover = server->handover;
+	size_t capacity = 2 * (start > config->max_children ? start : config->max_children);
+	if (handover != NULL && handover->capacity > capacity)
+		capacity = (size_t)handover->capacity;
+	if (children_init(&pool.children, capacity, handover != NULL ? handover->boards_fd : -1) != 0) {
+		log_error("children table for %zu: %s", capacity, strerror(errno));
+		return EX_OSERR;
+	}
+	if (handover != NULL)
+		adopt(&pool, handover);
+	for (unsigned long i = 0; i < start; i++)
+		if (!pool_spawn(&pool))
+			break;
+	log_info("%lu %s%s started", start, model->noun, start == 1 ? "" : "s");
+	struct timespec next_tick = clock_after(clock_now(), TICK_MS);
+
+	while (server->state == SERVER_RUNNING) {
+		struct pollfd pfd = {.fd = server->signal_fd, .events = POLLIN};
+		int ready = poll(&pfd, 1, clock_ms_until(next_tick));
+		if (ready < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			status = EX_OSERR;
+			break;
+		}
+		if (ready > 0) {
+			server_handle_signals(server, &pool.hooks);
+			if (server->restart_due)
+				server_restart(server, &pool.children, &pool.hooks); /* returns if it failed */
+			if (server->state != SERVER_RUNNING)
+				break;
+		}
+		if (clock_ms_until(next_tick) == 0) {
+			size_t alive, idle, starting;
+			pool_census(&pool, &alive, &idle, &starting);
+			if (alive > starting)
+				pool.failures = 0; /* workers get ready again */
+			model->maintain(&pool, true);
+			next_tick = clock_after(clock_now(), TICK_MS);
+		}
+	}
+	if (status != EX_OK)
+		server->state = SERVER_STOPPING;
+	if (!server_stop_children(server, &pool.children, &pool.hooks))
+		status = EX_OSERR;
+	children_destroy(&pool.children);
+	return status;
+}
