@@ -48,6 +48,7 @@ struct child_board {
 	uint64_t connections; /* connections served to the end */
 	uint64_t wakeups;     /* times woken to accept (prefork), for the thundering herd */
 	uint64_t open;        /* connections open now (a worker's; 0 or 1 in prefork) */
+	uint64_t refused;     /* connections closed unserved (no thread for them) */
 	uint32_t state;       /* enum child_state */
 	uint32_t unused;
 	struct address peer;  /* a worker's current client, while busy */

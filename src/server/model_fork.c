@@ -94,7 +94,7 @@ static void reap_hook(void *arg)
 static void status_hook(void *arg)
 {
 	struct fork_server *fs = arg;
-	server_log_status(fs->server, fs->children.count, 0, NULL);
+	server_log_status(fs->server, &(struct server_tally){.open = fs->children.count}, NULL);
 }
 
 /*

@@ -10,6 +10,7 @@ const struct server_model *const server_models[] = {
 	&model_fork,
 	&model_iterative,
 	&model_prefork,
+	&model_thread,
 };
 
 const size_t server_model_count = sizeof server_models / sizeof server_models[0];

@@ -30,6 +30,7 @@ struct server_model {
 extern const struct server_model model_fork;
 extern const struct server_model model_iterative;
 extern const struct server_model model_prefork;
+extern const struct server_model model_thread;
 
 extern const struct server_model *const server_models[];
 extern const size_t server_model_count;

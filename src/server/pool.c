@@ -144,6 +144,7 @@ static void worker_ended(const struct child *child, pid_t pid, int status, void 
 	}
 	const struct child_board *board = child->board;
 	server->served += board->connections;
+	server->refused += board->refused;
 	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	bool expected = clean || server->state == SERVER_STOPPING;
 	if (board->state == CHILD_BUSY && board->peer.length > 0) {
@@ -192,8 +193,8 @@ static void status_hook(void *arg)
 {
 	struct pool *pool = arg;
 	struct timespec now = clock_now();
-	size_t alive, idle, starting, open = 0;
-	uint64_t served = 0;
+	size_t alive, idle, starting;
+	struct server_tally live = {0};
 	char detail[96];
 	const char *noun = pool->model->noun;
 
@@ -202,12 +203,14 @@ static void status_hook(void *arg)
 		const struct child *child = &pool->children.slots[i];
 		if (child->pid == 0)
 			continue;
-		served += child->board->connections;
-		open += child->board->open;
+		live.served += child->board->connections;
+		live.refused += child->board->refused;
+		live.open += child->board->open;
 	}
 	snprintf(detail, sizeof detail, "%zu %s%s (%zu idle)", alive, noun, alive == 1 ? "" : "s",
 		 idle);
-	server_log_status(pool->server, open, served, detail);
+	/* The live workers' counts join the server's books only when they are reaped. */
+	server_log_status(pool->server, &live, detail);
 	for (size_t i = 0; i < pool->children.fresh; i++) {
 		const struct child *child = &pool->children.slots[i];
 		if (child->pid == 0)

@@ -203,7 +203,7 @@ void server_handle_signals(struct server *server, const struct server_hooks *hoo
 			if (hooks != NULL && hooks->status != NULL)
 				hooks->status(hooks->arg);
 			else
-				server_log_status(server, 0, 0, NULL);
+				server_log_status(server, &(struct server_tally){0}, NULL);
 			break;
 		case SIGNAL_CHILD:
 			if (hooks != NULL && hooks->reap != NULL)
@@ -217,7 +217,7 @@ void server_handle_signals(struct server *server, const struct server_hooks *hoo
 	}
 }
 
-void server_log_status(const struct server *server, unsigned long open, uint64_t served_elsewhere,
+void server_log_status(const struct server *server, const struct server_tally *live,
 		       const char *detail)
 {
 	static const char *const states[] = {
@@ -227,12 +227,12 @@ void server_log_status(const struct server *server, unsigned long open, uint64_t
 	};
 	double up = clock_seconds_between(server->started, clock_now());
 
-	log_notice("status: %s, %s model%s%s, %lu connection%s open, %llu served and %llu "
+	log_notice("status: %s, %s model%s%s, %llu connection%s open, %llu served and %llu "
 		   "refused in %.0f s",
 		   states[server->state], server->config->model->name, detail != NULL ? ", " : "",
-		   detail != NULL ? detail : "", open, text_plural(open),
-		   (unsigned long long)(server->served + served_elsewhere),
-		   (unsigned long long)server->refused, up);
+		   detail != NULL ? detail : "", (unsigned long long)live->open,
+		   live->open == 1 ? "" : "s", (unsigned long long)(server->served + live->served),
+		   (unsigned long long)(server->refused + live->refused), up);
 }
 
 void server_restart(struct server *server, const struct children *table,

@@ -78,13 +78,19 @@ struct server_hooks {
  */
 void server_handle_signals(struct server *server, const struct server_hooks *hooks);
 
+/* What a model counts beyond the server's books, for the status line. */
+struct server_tally {
+	uint64_t open;    /* connections open now */
+	uint64_t served;  /* ended in workers the server has not reaped yet */
+	uint64_t refused; /* ... and closed unserved there */
+};
+
 /*
- * Logs the status line for SIGUSR2: the model, OPEN connections, those
- * served (server->served, plus SERVED_ELSEWHERE, ended in workers the
- * server has not reaped yet) and refused since start, the uptime and state;
- * DETAIL (or NULL) is the model's own addition, e.g. "4 workers".
+ * Logs the status line for SIGUSR2: the model, the connections open, those
+ * served and refused since start (the server's books plus LIVE), the uptime
+ * and state; DETAIL (or NULL) is the model's own addition, e.g. "4 workers".
  */
-void server_log_status(const struct server *server, unsigned long open, uint64_t served_elsewhere,
+void server_log_status(const struct server *server, const struct server_tally *live,
 		       const char *detail);
 
 /*
