@@ -710,8 +710,9 @@ static void usage(FILE *out)
 		"\n"
 		"%s"
 		"\n"
-		"Once listening, the server logs 'listening on ADDR:PORT'. SIGTERM or\n"
-		"SIGINT tells the members it is going away and stops it.\n",
+		"Once listening, the server logs 'listening on ADDR:PORT'. SIGTERM,\n"
+		"SIGINT or SIGQUIT tells the members it is going away and stops it;\n"
+		"SIGUSR2 logs its status (see forknet(1), SIGNALS).\n",
 		chat_config_options_help);
 }
 

@@ -22,7 +22,9 @@ static void usage(FILE *out)
 		"%s"
 		"\n"
 		"The default port is %d. Once listening, the server logs\n"
-		"'listening on ADDR:PORT'. SIGTERM or SIGINT stops it gracefully.\n",
+		"'listening on ADDR:PORT'. SIGTERM or SIGINT stops it, SIGQUIT lets the\n"
+		"connections in progress finish first, SIGHUP restarts it in place,\n"
+		"SIGUSR2 logs its status (see forknet(1), SIGNALS).\n",
 		server_config_options_help, ECHO_DEFAULT_PORT);
 }
 
