@@ -46,7 +46,12 @@ enum child_state {
 struct child_board {
 	uint64_t bytes;       /* bytes moved on the current connection */
 	uint64_t connections; /* connections served to the end */
-	uint64_t wakeups;     /* times woken to accept (prefork), for the thundering herd */
+	/*
+	 * Times epoll_wait returned with a listener ready (prefork, hybrid). A
+	 * worker the kernel wakes but that finds the connection taken before
+	 * epoll_wait returns is not counted: /proc's context switches show that.
+	 */
+	uint64_t wakeups;
 	uint64_t open;        /* connections open now (a worker's; 0 or 1 in prefork) */
 	uint64_t refused;     /* connections closed unserved (no thread for them) */
 	uint32_t state;       /* enum child_state */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/options.h"
 
@@ -52,7 +53,8 @@ const char server_config_options_help[] =
 	"      --drain-timeout SECS on a graceful stop (SIGQUIT), wait at most SECS\n"
 	"                           for open connections, then stop fast\n"
 	"                           (default: wait as long as they last)\n"
-	"      --workers N          prefork: start N workers (default 5)\n"
+	"      --workers N          prefork: start N workers (default 5);\n"
+	"                           hybrid: run N workers (default: one per CPU)\n"
 	"      --min-spare N        prefork: keep at least N idle workers (default 5)\n"
 	"      --max-spare N        prefork: keep at most N idle workers (default 10)\n"
 	"      --max-requests N     prefork: replace a worker after N connections\n"
@@ -99,6 +101,20 @@ static enum config_result pool_limits(struct server_config *config, bool min_giv
 {
 	unsigned long cap = config->max_children;
 
+	if ((config->model->flags & MODEL_WORKERS) && !(config->model->flags & MODEL_POOL)) {
+		/* A fixed set of workers (hybrid): one per CPU unless told, each a share of -c. */
+		if (config->workers > cap) {
+			snprintf(error, size, "--workers: more than the %lu connections of -c", cap);
+			return CONFIG_ERROR;
+		}
+		if (config->workers == 0) {
+			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+			config->workers = cpus > 0 ? (unsigned long)cpus : 1;
+			if (config->workers > cap)
+				config->workers = cap;
+		}
+		return CONFIG_OK;
+	}
 	if (!(config->model->flags & MODEL_POOL))
 		return CONFIG_OK;
 	if (min_given && max_given && config->min_spare > config->max_spare) {

@@ -11,6 +11,7 @@ const struct server_model *const server_models[] = {
 	&model_iterative,
 	&model_prefork,
 	&model_thread,
+	&model_hybrid,
 };
 
 const size_t server_model_count = sizeof server_models / sizeof server_models[0];

@@ -18,6 +18,7 @@ enum model_flags {
 	MODEL_CHILDREN = 1 << 1,   /* serves in child processes: SIGCHLD is caught */
 	MODEL_WORKERS = 1 << 2,    /* a master and worker processes: --workers applies */
 	MODEL_POOL = 1 << 3,       /* a self-sizing pool: --min-spare, --max-spare, --max-requests */
+	MODEL_EVENT_LOOP = 1 << 4, /* needs the service's event-loop form (service.h) */
 };
 
 struct server_model {
@@ -31,6 +32,7 @@ extern const struct server_model model_fork;
 extern const struct server_model model_iterative;
 extern const struct server_model model_prefork;
 extern const struct server_model model_thread;
+extern const struct server_model model_hybrid;
 
 extern const struct server_model *const server_models[];
 extern const size_t server_model_count;

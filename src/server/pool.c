@@ -159,8 +159,9 @@ static void worker_ended(const struct child *child, pid_t pid, int status, void 
 		return;
 	}
 	if (board->state != CHILD_STARTING) {
-		log_warning("%s %ld %s after %llu connection%s; replacing it", noun, (long)pid, how,
-			    served, served == 1 ? "" : "s");
+		/* The policy (maintain, called after this) decides whether it is replaced. */
+		log_warning("%s %ld %s after %llu connection%s", noun, (long)pid, how, served,
+			    served == 1 ? "" : "s");
 		pool->failures = 0;
 		return;
 	}

@@ -74,6 +74,11 @@ int server_run(const struct server_config *config, const struct service *service
 	struct handover handover;
 	int status;
 
+	if ((config->model->flags & MODEL_EVENT_LOOP) && service->events == NULL) {
+		cli_error("the %s model needs a service with an event-loop form, and %s has none",
+			  config->model->name, service->name);
+		return EX_USAGE;
+	}
 	if (restart_checking())
 		return restart_check_status(); /* a trial run: the options are good */
 	log_set_level(config->log_level);

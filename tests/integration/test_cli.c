@@ -102,7 +102,7 @@ static void test_server_option_errors(void **state)
 		{{"echo-server", "-b", "300.1.2.3"}, "--bind '300.1.2.3': an IPv4 address must be a dotted quad of numbers 0-255, such as 127.0.0.1"},
 		{{"echo-server", "-b", "no such host"}, "--bind 'no such host': not an IP address or host name (a name is letters, digits, '-' and '.')"},
 		{{"echo-server", "-b", "::1::2"}, "--bind '::1::2': not an IPv6 address"},
-		{{"echo-server", "-m", "threads"}, "--model 'threads': not a model (fork, iterative, prefork, thread)"},
+		{{"echo-server", "-m", "threads"}, "--model 'threads': not a model (fork, iterative, prefork, thread, hybrid)"},
 		{{"echo-server", "-p", NULL}, "-p: needs a value"},
 		{{"echo-server", "--port", NULL}, "--port: needs a value"},
 		{{"echo-server", "stray", NULL}, "'stray': unexpected argument"},

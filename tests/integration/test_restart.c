@@ -30,7 +30,7 @@
 #define T HARNESS_TIMEOUT_MS
 
 /* Every model; a model added to the server gets these tests by being named here. */
-static const char *const models[] = {"fork", "iterative", "prefork", "thread"};
+static const char *const models[] = {"fork", "iterative", "prefork", "thread", "hybrid"};
 #define MODEL_COUNT (sizeof models / sizeof models[0])
 
 static char directory[64]; /* the test's own copy of the binary lives here */

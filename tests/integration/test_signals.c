@@ -39,7 +39,7 @@
 #define T HARNESS_TIMEOUT_MS
 
 /* Every model of echo-server that these tests hold to the signal table. */
-static const char *const models[] = {"fork", "iterative", "prefork", "thread"};
+static const char *const models[] = {"fork", "iterative", "prefork", "thread", "hybrid"};
 #define MODEL_COUNT (sizeof models / sizeof models[0])
 
 /* What is under test ("fork model", "chat-server"), for failure messages. */

@@ -487,11 +487,11 @@ static void test_model_errors(void **state)
 	(void)state;
 
 	ARGS(&args, "--model", "nosuch");
-	parse_fails(&args, "--model 'nosuch': not a model (fork, iterative, prefork, thread)");
+	parse_fails(&args, "--model 'nosuch': not a model (fork, iterative, prefork, thread, hybrid)");
 	ARGS(&args, "-m", "Fork");
-	parse_fails(&args, "--model 'Fork': not a model (fork, iterative, prefork, thread)");
+	parse_fails(&args, "--model 'Fork': not a model (fork, iterative, prefork, thread, hybrid)");
 	ARGS(&args, "--model=");
-	parse_fails(&args, "--model '': not a model (fork, iterative, prefork, thread)");
+	parse_fails(&args, "--model '': not a model (fork, iterative, prefork, thread, hybrid)");
 }
 
 /* ---- errors: the options themselves ---- */
