@@ -42,7 +42,7 @@
 #include "server.h"
 
 /* Room for the echo service's 64 KiB buffer and the C library's calls, with margin. */
-#define THREAD_STACK_SIZE (256 * 1024)
+#define THREAD_STACK_SIZE ((size_t)256 * 1024)
 
 /* What the worker's threads share with its main thread. */
 struct thread_worker {
