@@ -10,6 +10,7 @@
  */
 #include "signals.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 
@@ -77,9 +78,18 @@ int signals_catch(enum signal_program program, bool with_children)
 			caught[count++] = table[i].signo;
 		}
 	}
-	for (int signo = SIGRTMIN; signo <= SIGRTMAX && count < NSIG; signo++)
-		caught[count++] = signo;
-	return sig_catch(caught, count);
+	int fd = sig_catch(caught, count);
+	if (fd < 0)
+		return -1;
+	/*
+	 * The real-time signals one by one: a runtime may keep some for itself
+	 * (valgrind does), and sigaction refuses those with EINVAL; they cannot
+	 * reach us as an operator's signal anyway.
+	 */
+	for (int signo = SIGRTMIN; signo <= SIGRTMAX; signo++)
+		if (sig_catch(&signo, 1) < 0 && errno != EINVAL)
+			return -1;
+	return fd;
 }
 
 int signals_child_ignored(enum signal_program program, int *signals)

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -68,10 +69,35 @@ int process_wait(pid_t pid, int *status)
 	return 0;
 }
 
+/*
+ * process_wait_for without pidfd_open (Linux before 5.3, or valgrind): a
+ * look every 10 ms, bounded by the timeout. Returns as process_wait_for.
+ */
+static int wait_by_polling(pid_t pid, int timeout_ms, int *status)
+{
+	struct timespec deadline = clock_after(clock_now(), timeout_ms);
+	for (;;) {
+		pid_t ended = waitpid(pid, status, WNOHANG);
+		if (ended == pid)
+			return 0;
+		if (ended < 0 && errno != EINTR)
+			return -1;
+		if (clock_ms_until(deadline) == 0)
+			break;
+		struct timespec pause = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+		(void)nanosleep(&pause, NULL); /* EINTR only shortens the pause */
+	}
+	if (kill(pid, SIGKILL) != 0 || process_wait(pid, status) != 0)
+		return -1;
+	return 1;
+}
+
 int process_wait_for(pid_t pid, int timeout_ms, int *status)
 {
 	/* A pidfd becomes readable when the process ends: a poll with a timeout, no busy loop. */
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0 && errno == ENOSYS)
+		return wait_by_polling(pid, timeout_ms, status);
 	if (pidfd < 0)
 		return -1;
 	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,9 @@ int restart_trial(char *why, size_t size)
 	int waited = process_wait_for(pid, TRIAL_TIMEOUT_MS, &status);
 	if (waited < 0) {
 		snprintf(why, size, "waiting for the trial run: %s", strerror(errno));
+		/* Not left behind: it is killed and reaped (an error here leaves nothing more to do). */
+		(void)kill(pid, SIGKILL);
+		(void)process_wait(pid, &status);
 		return -1;
 	}
 	if (waited > 0) {
