@@ -28,6 +28,8 @@
 #   SWEEP_DURATION  seconds per sweep point (DURATION/2 rounded up; cut when the
 #             whole run would take more than 25 minutes)
 #   XINETD_HOSTS  private (default when possible) or system: see xinetd_launch
+#   ONLY      an extended regular expression: only the servers whose label
+#             matches it, and the yardstick (ONLY='hybrid' IDLE=10000)
 #   QUICK=1   a smoke run: DURATION=1 WARMUP=0 ROUNDS=1 SWEEP="1 50" IDLE=100
 #             (each unless set)
 #
@@ -705,8 +707,13 @@ generator_check() {
 
 # --- the server list -----------------------------------------------------------
 
-# Adds a server to servers.tsv: LABEL KIND [ARG1 [ARG2]].
+# Adds a server to servers.tsv: LABEL KIND [ARG1 [ARG2]]; with ONLY set, only
+# the servers whose label matches it (and the yardstick, which the ratios need).
 server_add() {
+	if [ -n "${ONLY:-}" ] && [ "$1" != yardstick ] &&
+		! printf '%s\n' "$1" | grep -Eq -e "$ONLY"; then
+		return 0
+	fi
 	server_count=$((server_count + 1))
 	printf 's%d\t%s\t%s\t%s\t%s\n' "$server_count" "$1" "$2" "${3:-}" "${4:-}" >>"$work/servers.tsv"
 }
