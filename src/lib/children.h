@@ -55,7 +55,7 @@ struct child_board {
 	uint64_t open;        /* connections open now (a worker's; 0 or 1 in prefork) */
 	uint64_t refused;     /* connections closed unserved (no thread for them) */
 	uint32_t state;       /* enum child_state */
-	uint32_t unused;
+	uint32_t number;      /* a worker's number among its pool's, 0..N-1 (set before the fork) */
 	struct address peer;  /* a worker's current client, while busy */
 	struct timespec since; /* ... and since when */
 };

@@ -16,7 +16,8 @@
  * writable only while it holds output the client has not taken (the cap on
  * what a slow reader can make a worker hold; echo's is one read, 64 KiB).
  * -c caps the connections of all workers together: each worker takes its
- * share, -c / --workers, and at its share stops watching the listeners.
+ * share (-c / --workers, one more for the first -c % --workers, by the
+ * worker's number), and at its share stops watching the listeners.
  *
  * Signals: SIGQUIT (graceful stop, or a restart draining the old workers):
  * stop listening, serve the open connections to their end, exit. SIGTERM
@@ -241,7 +242,9 @@ static void worker(struct pool *pool, struct child_board *board, int signal_fd)
 	struct epoll_event events[EVENT_BATCH];
 	bool leaving = false, fast = false;
 
-	hw.share = config->max_children / config->workers;
+	/* -c shared out: the first -c % --workers workers take one more, so that all add up to -c. */
+	hw.share = config->max_children / config->workers +
+		   (board->number < config->max_children % config->workers ? 1 : 0);
 	hw.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event event = {.events = EPOLLIN, .data.u64 = TAG_SIGNALS};
 	/* SIGTERM is caught too, so that each connection cut short is logged. */

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "../lib/clock.h"
+#include "../lib/io.h"
 #include "../lib/log.h"
 #include "../lib/sig.h"
 #include "../lib/stop.h"
@@ -71,7 +72,13 @@ static void *serve_connection(void *arg)
 	struct connection conn = {.fd = ct->fd, .peer = ct->peer, .bytes = &bytes,
 				  .cancel_fd = tw->stop_fd};
 
-	enum service_status status = server->service->serve(&conn, server->service->arg);
+	/* Non-blocking, so that the service waits in poll(), where the stop descriptor is seen. */
+	enum service_status status = SERVICE_FAILED;
+	if (io_set_nonblocking(ct->fd, 1) != 0)
+		log_warning("client %s: fcntl O_NONBLOCK: %s",
+			    addr_format(&ct->peer, address, sizeof address), strerror(errno));
+	else
+		status = server->service->serve(&conn, server->service->arg);
 	if (close(ct->fd) != 0)
 		log_warning("client %s: close: %s", addr_format(&ct->peer, address, sizeof address),
 			    strerror(errno));

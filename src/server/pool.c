@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -72,13 +73,42 @@ static const char *state_text(const struct child *child)
 	}
 }
 
+/*
+ * The lowest number no live worker (not leaving) has: a replacement takes
+ * the number of the worker it replaces. Returns -1 when out of memory.
+ */
+static long free_number(const struct pool *pool)
+{
+	size_t alive, idle, starting;
+	pool_census(pool, &alive, &idle, &starting);
+	bool *used = calloc(alive + 1, sizeof *used); /* the lowest free number is at most ALIVE */
+	if (used == NULL)
+		return -1;
+	for (size_t i = 0; i < pool->children.fresh; i++) {
+		const struct child *child = &pool->children.slots[i];
+		if (child->pid != 0 && !child->retiring && child->board->number <= alive)
+			used[child->board->number] = true;
+	}
+	size_t number = 0;
+	while (used[number])
+		number++;
+	free(used);
+	return (long)number;
+}
+
 bool pool_spawn(struct pool *pool)
 {
 	if (clock_ms_until(pool->hold_until) > 0)
 		return false;
+	long number = free_number(pool);
+	if (number < 0) {
+		log_error("memory for a %s's number: %s", pool->model->noun, strerror(errno));
+		return false;
+	}
 	struct child *slot = children_next_slot(&pool->children);
 	if (slot == NULL)
 		return false;
+	slot->board->number = (uint32_t)number; /* before the fork: then the worker's alone */
 	/* Taken before the fork: the table is wiped in the child (children.h), the board is shared. */
 	struct child_board *board = slot->board;
 	pid_t pid = process_fork(&pool->worker_setup);
