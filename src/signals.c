@@ -124,3 +124,8 @@ enum signal_action signals_next(enum signal_program program, int *signo)
 	}
 	return SIGNAL_DEFAULT;
 }
+
+void signals_reopen_log(const char *signal)
+{
+	log_notice("%s received: no log file to reopen (the log goes to standard error)", signal);
+}

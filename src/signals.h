@@ -56,4 +56,10 @@ int signals_child_ignored(enum signal_program program, int *signals);
  */
 enum signal_action signals_next(enum signal_program program, int *signo);
 
+/*
+ * SIGUSR1's work while the log goes to standard error: a line saying there
+ * is no log file to reopen. SIGNAL is its name.
+ */
+void signals_reopen_log(const char *signal);
+
 #endif

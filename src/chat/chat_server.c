@@ -663,8 +663,7 @@ static bool handle_signals(struct chat_server *cs)
 			stop = true;
 			break;
 		case SIGNAL_REOPEN_LOG:
-			log_notice("%s received: no log file to reopen (the log goes to standard "
-				   "error)", name);
+			signals_reopen_log(name);
 			break;
 		case SIGNAL_STATUS:
 			log_status(cs);

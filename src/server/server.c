@@ -201,8 +201,7 @@ void server_handle_signals(struct server *server, const struct server_hooks *hoo
 			server->restart_due = true;
 			break;
 		case SIGNAL_REOPEN_LOG:
-			log_notice("%s received: no log file to reopen (the log goes to standard "
-				   "error)", name);
+			signals_reopen_log(name);
 			break;
 		case SIGNAL_STATUS:
 			if (hooks != NULL && hooks->status != NULL)

@@ -987,3 +987,118 @@ struct process *harness_adopt(pid_t pid)
 	*process = (struct process){.pid = pid, .log_fd = -1, .stdin_fd = -1, .stdout_fd = -1};
 	return process;
 }
+
+/* ---- Failing with a reason ---- */
+
+static char subject[96];
+
+void harness_subject(const char *format, ...)
+{
+	va_list args;
+	va_start(args, format);
+	vsnprintf(subject, sizeof subject, format, args);
+	va_end(args);
+}
+
+const char *harness_subject_text(void)
+{
+	return subject;
+}
+
+void harness_explain(const struct process *server, const char *format, ...)
+{
+	char what[512];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(what, sizeof what, format, args);
+	va_end(args);
+	const char *state = "";
+	if (server != NULL) {
+		harness_dump_log(server, "server");
+		if (server->reaped || harness_process_state(server->pid) == 'Z')
+			state = " (and the server has exited)";
+	}
+	print_error("%s: %s%s\n", subject, what, state);
+}
+
+void harness_expect_log(const struct process *server, const char *needle, int count)
+{
+	harness_expect(harness_wait_log(server, needle, count, HARNESS_TIMEOUT_MS), server,
+		       "no \"%s\" (x%d) in the log", needle, count);
+}
+
+void harness_expect_log_count(const struct process *server, const char *needle, int count)
+{
+	char *log = harness_log(server);
+	int found = harness_count(log, needle);
+	free(log);
+	harness_expect(found == count, server, "\"%s\" is in the log %d times, not %d", needle,
+		       found, count);
+}
+
+struct process *harness_start_model(const char *model, const char *const *extra)
+{
+	const char *args[32] = {"-b", "127.0.0.1", "-p", "0", "-m", model};
+	size_t count = 6;
+
+	harness_subject("%s model", model);
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		assert_true(count < sizeof args / sizeof args[0] - 1);
+		args[count++] = extra[i];
+	}
+	args[count] = NULL;
+	return harness_start_server(args);
+}
+
+/* ---- Tests for every model ---- */
+
+const char *const harness_models[] = {"fork", "iterative", "prefork", "thread", "hybrid"};
+const size_t harness_model_count = sizeof harness_models / sizeof harness_models[0];
+
+struct model_case {
+	const struct harness_model_test *test;
+	const char *model;
+	char name[96];
+};
+
+static void run_model_case(void **state)
+{
+	const struct model_case *c = *state;
+	const char *why = c->test->skip_reason != NULL ? c->test->skip_reason(c->model) : NULL;
+
+	harness_subject("%s model", c->model);
+	if (why != NULL) {
+		print_message("%s (%s): skipped: the %s model %s\n", c->test->name, c->model, c->model,
+			      why);
+		skip();
+	}
+	c->test->run(c->model);
+}
+
+struct CMUnitTest *harness_model_tests(const struct CMUnitTest *singles, size_t single_count,
+				       const struct harness_model_test *tests, size_t test_count,
+				       size_t *count)
+{
+	size_t cases_count = test_count * harness_model_count;
+	struct model_case *cases = calloc(cases_count, sizeof *cases);
+	struct CMUnitTest *all = calloc(single_count + cases_count, sizeof *all);
+	assert_non_null(cases);
+	assert_non_null(all);
+	size_t n = 0;
+	for (size_t i = 0; i < single_count; i++)
+		all[n++] = singles[i];
+	for (size_t t = 0; t < test_count; t++)
+		for (size_t m = 0; m < harness_model_count; m++) {
+			struct model_case *c = &cases[t * harness_model_count + m];
+			c->test = &tests[t];
+			c->model = harness_models[m];
+			snprintf(c->name, sizeof c->name, "%s (%s)", tests[t].name, harness_models[m]);
+			all[n++] = (struct CMUnitTest){.name = c->name, .test_func = run_model_case,
+						       .setup_func = harness_setup,
+						       .teardown_func = harness_teardown,
+						       .initial_state = c};
+		}
+	*count = n;
+	return all;
+}

@@ -213,6 +213,71 @@ int harness_udp_drain(int fd, int quiet_ms, int timeout_ms);
 uint16_t harness_unused_udp_port(void);
 
 /*
+ * Every server model, for the tests that run for each (`echo-server -m
+ * help` lists the same): a model added to the server is added here.
+ */
+extern const char *const harness_models[];
+extern const size_t harness_model_count;
+
+/* A test run once for each model in harness_models. */
+struct harness_model_test {
+	const char *name;
+	void (*run)(const char *model);
+	/* NULL, or a function saying why MODEL is left out (NULL if it is not). */
+	const char *(*skip_reason)(const char *model);
+};
+
+struct CMUnitTest;
+
+/*
+ * The cmocka tests of a file: SINGLES (SINGLE_COUNT of them) as they are,
+ * then each of TESTS for each model, named "TEST (MODEL)", with the model
+ * as subject, reported skipped with its reason where skip_reason gives one.
+ * *COUNT gets their number; the array lives as long as the program.
+ */
+struct CMUnitTest *harness_model_tests(const struct CMUnitTest *singles, size_t single_count,
+				       const struct harness_model_test *tests, size_t test_count,
+				       size_t *count);
+
+/*
+ * Failing with a reason: what the test is about (its subject, e.g.
+ * "prefork model"), the server's log, and a message.
+ */
+
+/* Sets the subject named by harness_explain ("fork model"), printf-style. */
+void harness_subject(const char *format, ...) __attribute__((format(printf, 1, 2)));
+const char *harness_subject_text(void);
+
+/*
+ * Shows SERVER's log (if not NULL) and prints "SUBJECT: MESSAGE", noting a
+ * server that has exited. For harness_expect.
+ */
+void harness_explain(const struct process *server, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Fails the test, at the line that calls it, unless OK; see harness_explain. */
+#define harness_expect(ok, server, ...)                       \
+	do {                                                  \
+		if (!(ok)) {                                  \
+			harness_explain(server, __VA_ARGS__); \
+			fail();                               \
+		}                                             \
+	} while (0)
+
+/* Waits until SERVER's log holds NEEDLE COUNT times; fails the test otherwise. */
+void harness_expect_log(const struct process *server, const char *needle, int count);
+
+/* SERVER's whole log must hold NEEDLE exactly COUNT times now. */
+void harness_expect_log_count(const struct process *server, const char *needle, int count);
+
+/*
+ * Starts `forknet echo-server -b 127.0.0.1 -p 0 -m MODEL EXTRA...` (EXTRA
+ * NULL-terminated, or NULL), waits until it listens, and makes "MODEL
+ * model" the subject.
+ */
+struct process *harness_start_model(const char *model, const char *const *extra);
+
+/*
  * Programs other than forknet (the labs in examples/), and processes the
  * test did not start itself.
  */

@@ -37,9 +37,6 @@
 
 #define T HARNESS_TIMEOUT_MS
 
-/* Every model of echo-server; the tests in model_tests run once for each of them. */
-static const char *const models[] = {"fork", "iterative", "prefork", "thread", "hybrid"};
-#define MODEL_COUNT (sizeof models / sizeof models[0])
 
 /*
  * What the tests know about a model: what it has, and the words of its log
@@ -1034,14 +1031,7 @@ static void test_limit_shown_when_quiet(void **state)
 
 /* ---- Each test for each model ---- */
 
-struct model_test {
-	const char *name;
-	void (*run)(const char *model);
-	/* NULL, or a function saying why MODEL is left out (NULL if it is not). */
-	const char *(*skip_reason)(const char *model);
-};
-
-static const struct model_test model_tests[] = {
+static const struct harness_model_test model_tests[] = {
 	{"serves_clients_concurrently", serves_clients_concurrently, needs_concurrency},
 	{"binary_payload_echoed_exactly", binary_payload_echoed_exactly, NULL},
 	{"many_connections_leave_no_zombies", many_connections_leave_no_zombies, needs_concurrency},
@@ -1062,26 +1052,6 @@ static const struct model_test model_tests[] = {
 #define MODEL_TEST_COUNT (sizeof model_tests / sizeof model_tests[0])
 
 /* One test for one model: what each generated cmocka test's state points to. */
-struct model_case {
-	const struct model_test *test;
-	const char *model;
-};
-
-static void run_case(void **state)
-{
-	const struct model_case *c = *state;
-	const char *why = NULL;
-
-	if (c->test->skip_reason != NULL)
-		why = c->test->skip_reason(c->model);
-	if (why != NULL) {
-		print_message("%s (%s): skipped: the %s model %s\n", c->test->name, c->model, c->model,
-			      why);
-		skip();
-	}
-	c->test->run(c->model);
-}
-
 static const struct CMUnitTest single_tests[] = {
 	cmocka_unit_test_setup_teardown(test_iterative_serves_one_at_a_time, harness_setup, harness_teardown),
 	cmocka_unit_test_setup_teardown(test_descriptors_split_between_parent_and_children, harness_setup, harness_teardown),
@@ -1097,22 +1067,8 @@ static const struct CMUnitTest single_tests[] = {
 
 int main(void)
 {
-	static struct model_case cases[MODEL_TEST_COUNT * MODEL_COUNT];
-	static char names[MODEL_TEST_COUNT * MODEL_COUNT][96];
-	static struct CMUnitTest tests[SINGLE_TEST_COUNT + MODEL_TEST_COUNT * MODEL_COUNT];
-	size_t n = 0;
-
-	for (size_t i = 0; i < SINGLE_TEST_COUNT; i++)
-		tests[n++] = single_tests[i];
-	for (size_t t = 0; t < MODEL_TEST_COUNT; t++)
-		for (size_t m = 0; m < MODEL_COUNT; m++) {
-			size_t k = t * MODEL_COUNT + m;
-			cases[k] = (struct model_case){.test = &model_tests[t], .model = models[m]};
-			snprintf(names[k], sizeof names[k], "%s (%s)", model_tests[t].name, models[m]);
-			tests[n++] = (struct CMUnitTest){.name = names[k], .test_func = run_case,
-							 .setup_func = harness_setup,
-							 .teardown_func = harness_teardown,
-							 .initial_state = &cases[k]};
-		}
-	return cmocka_run_group_tests_name("echo-server", tests, NULL, NULL);
+	size_t count;
+	struct CMUnitTest *tests = harness_model_tests(single_tests, SINGLE_TEST_COUNT, model_tests,
+						      MODEL_TEST_COUNT, &count);
+	return _cmocka_run_group_tests("echo-server", tests, count, NULL, NULL);
 }

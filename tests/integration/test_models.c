@@ -40,56 +40,9 @@
 
 #define T HARNESS_TIMEOUT_MS
 
-/* Every model of echo-server; each test below runs once for each of them. */
-static const char *const models[] = {"fork", "iterative", "prefork", "thread", "hybrid"};
-#define MODEL_COUNT (sizeof models / sizeof models[0])
 
 /* The observation window in which a client that must wait gets nothing. */
 #define QUIET_MS 300
-
-/* What is under test ("prefork model"), for failure messages. */
-static char under_test[64];
-
-/* ---- Failing with the model's name and the server's log ---- */
-
-__attribute__((format(printf, 2, 3))) static void explain(const struct process *server,
-							  const char *format, ...)
-{
-	char what[512];
-	va_list args;
-
-	va_start(args, format);
-	vsnprintf(what, sizeof what, format, args);
-	va_end(args);
-	if (server != NULL)
-		harness_dump_log(server, "server");
-	print_error("%s: %s\n", under_test, what);
-}
-
-/* Fails the test, at the line that calls it, unless OK; the log of SERVER (if not NULL) is shown. */
-#define expect(ok, server, ...)                       \
-	do {                                          \
-		if (!(ok)) {                          \
-			explain(server, __VA_ARGS__); \
-			fail();                       \
-		}                                     \
-	} while (0)
-
-/* Waits until SERVER's log holds NEEDLE COUNT times; fails the test otherwise. */
-static void expect_log(const struct process *server, const char *needle, int count)
-{
-	expect(harness_wait_log(server, needle, count, T), server, "no \"%s\" (x%d) in the log",
-	       needle, count);
-}
-
-/* SERVER's whole log must hold NEEDLE exactly COUNT times now. */
-static void expect_log_count(const struct process *server, const char *needle, int count)
-{
-	char *log = harness_log(server);
-	int found = harness_count(log, needle);
-	free(log);
-	expect(found == count, server, "\"%s\" is in the log %d times, not %d", needle, found, count);
-}
 
 /* ---- What the models have in common, and where they differ ---- */
 
@@ -126,35 +79,21 @@ static const char *needs_concurrency(const char *model)
 				   "in test_echo_server.c)";
 }
 
-/* Starts `forknet echo-server -b 127.0.0.1 -p 0 -m MODEL EXTRA...` (EXTRA may be NULL). */
-static struct process *start_server(const char *model, const char *const *extra)
-{
-	const char *args[16] = {"-b", "127.0.0.1", "-p", "0", "-m", model};
-	size_t count = 6;
-
-	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
-		assert_true(count < sizeof args / sizeof args[0] - 1);
-		args[count++] = extra[i];
-	}
-	args[count] = NULL;
-	return harness_start_server(args);
-}
-
 /* Stops SERVER with SIGTERM: it must exit 0, "stopped", with nothing orphaned. */
 static void stop_server(struct process *server)
 {
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
-	expect(harness_wait_exit(server, T), server, "the server did not exit after SIGTERM");
-	expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
+	harness_expect(harness_wait_exit(server, T), server, "the server did not exit after SIGTERM");
+	harness_expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
 	       "the server ended with wait status 0x%x, not exit status 0", server->status);
-	expect_log_count(server, " notice: stopped\n", 1);
-	expect(harness_reap_orphans() == 0, server, "the server left orphans");
+	harness_expect_log_count(server, " notice: stopped\n", 1);
+	harness_expect(harness_reap_orphans() == 0, server, "the server left orphans");
 }
 
 /* Sends MESSAGE on FD and expects it back, whole and alone. */
 static void expect_echo(int fd, const char *message, const struct process *server)
 {
-	expect(harness_echo_once(fd, message, T), server, "\"%s\" was not echoed", message);
+	harness_expect(harness_echo_once(fd, message, T), server, "\"%s\" was not echoed", message);
 }
 
 /* A connection that ends with a reset (SO_LINGER 0), not with an orderly close. */
@@ -177,7 +116,7 @@ static void echoes_4_mib_byte_for_byte(const char *model)
 {
 	enum { SIZE = 4 << 20 };
 	char needle[64];
-	struct process *server = start_server(model, NULL);
+	struct process *server = harness_start_model(model, NULL);
 	char *data = malloc(SIZE);
 
 	assert_non_null(data);
@@ -186,10 +125,10 @@ static void echoes_4_mib_byte_for_byte(const char *model)
 	int fd = harness_connect("127.0.0.1", server->port);
 	bool same = harness_echo_exchange(fd, data, SIZE, T);
 	free(data);
-	expect(same, server, "4 MiB did not come back byte for byte");
+	harness_expect(same, server, "4 MiB did not come back byte for byte");
 	harness_close(fd);
 
-	expect_log(server, ended_after(SIZE, needle, sizeof needle), 1);
+	harness_expect_log(server, ended_after(SIZE, needle, sizeof needle), 1);
 	char *log = harness_log(server);
 	const char *at = strstr(log, needle);
 	const char *line = at;
@@ -201,7 +140,7 @@ static void echoes_4_mib_byte_for_byte(const char *model)
 	bool cut = memmem(line, length, "cut short", 9) != NULL ||
 		   memmem(line, length, "killed", 6) != NULL;
 	free(log);
-	expect(closed && !cut, server, "the 4 MiB connection did not end with a normal \"closed\" line");
+	harness_expect(closed && !cut, server, "the 4 MiB connection did not end with a normal \"closed\" line");
 	stop_server(server);
 }
 
@@ -213,29 +152,29 @@ static void echoes_4_mib_byte_for_byte(const char *model)
 static void serves_two_clients_at_once(const char *model)
 {
 	char needle[64], back[8];
-	struct process *server = start_server(model, NULL);
+	struct process *server = harness_start_model(model, NULL);
 	int a = harness_connect("127.0.0.1", server->port);
 	int b = harness_connect("127.0.0.1", server->port);
 
-	expect(harness_send(a, "from A\n", 7, T), server, "A could not send");
-	expect(harness_send(b, "from B\n", 7, T), server, "B could not send");
-	expect(harness_receive(b, back, 7, T) && memcmp(back, "from B\n", 7) == 0, server,
+	harness_expect(harness_send(a, "from A\n", 7, T), server, "A could not send");
+	harness_expect(harness_send(b, "from B\n", 7, T), server, "B could not send");
+	harness_expect(harness_receive(b, back, 7, T) && memcmp(back, "from B\n", 7) == 0, server,
 	       "B was not echoed while A was connected");
-	expect(harness_receive(a, back, 7, T) && memcmp(back, "from A\n", 7) == 0, server,
+	harness_expect(harness_receive(a, back, 7, T) && memcmp(back, "from A\n", 7) == 0, server,
 	       "A was not echoed");
-	expect(harness_send(b, "more B\n", 7, T) && harness_send(a, "more A\n", 7, T), server,
+	harness_expect(harness_send(b, "more B\n", 7, T) && harness_send(a, "more A\n", 7, T), server,
 	       "the second round could not be sent");
-	expect(harness_receive(a, back, 7, T) && memcmp(back, "more A\n", 7) == 0, server,
+	harness_expect(harness_receive(a, back, 7, T) && memcmp(back, "more A\n", 7) == 0, server,
 	       "A's second message was not echoed");
-	expect(harness_receive(b, back, 7, T) && memcmp(back, "more B\n", 7) == 0, server,
+	harness_expect(harness_receive(b, back, 7, T) && memcmp(back, "more B\n", 7) == 0, server,
 	       "B's second message was not echoed");
 	/* The thread model writes "connected" after starting the thread, which may echo first. */
-	expect_log(server, CONNECTED, 2);
-	expect_log_count(server, CONNECTED, 2);
+	harness_expect_log(server, CONNECTED, 2);
+	harness_expect_log_count(server, CONNECTED, 2);
 
 	harness_close(a);
 	harness_close(b);
-	expect_log(server, ended_after(14, needle, sizeof needle), 2);
+	harness_expect_log(server, ended_after(14, needle, sizeof needle), 2);
 	stop_server(server);
 }
 
@@ -249,28 +188,28 @@ static void caps_at_five(const char *model)
 {
 	enum { CAP = 5 };
 	char back[6];
-	struct process *server = start_server(model, (const char *[]){"-c", "5", NULL});
+	struct process *server = harness_start_model(model, (const char *[]){"-c", "5", NULL});
 	int held[CAP];
 
 	for (int i = 0; i < CAP; i++) {
 		held[i] = harness_connect("127.0.0.1", server->port);
 		expect_echo(held[i], "held", server);
 	}
-	expect_log(server, CONNECTED, CAP);
+	harness_expect_log(server, CONNECTED, CAP);
 	int sixth = harness_connect("127.0.0.1", server->port);
-	expect(harness_send(sixth, "sixth", 5, T), server, "the sixth client could not send");
+	harness_expect(harness_send(sixth, "sixth", 5, T), server, "the sixth client could not send");
 	/* An observation window, not a speed limit: the sixth must get nothing while the five are held. */
-	expect(harness_quiet_for(sixth, QUIET_MS), server,
+	harness_expect(harness_quiet_for(sixth, QUIET_MS), server,
 	       "the sixth client was echoed while %d connections were held under -c %d", CAP, CAP);
 	/* Left in the backlog: not accepted and parked. */
-	expect_log_count(server, CONNECTED, CAP);
+	harness_expect_log_count(server, CONNECTED, CAP);
 	for (int i = 0; i < CAP; i++)
 		expect_echo(held[i], "still", server);
 
 	harness_close(held[0]);
-	expect(harness_receive(sixth, back, 5, T) && memcmp(back, "sixth", 5) == 0, server,
+	harness_expect(harness_receive(sixth, back, 5, T) && memcmp(back, "sixth", 5) == 0, server,
 	       "the sixth client was not echoed once one of the five had closed");
-	expect_log(server, CONNECTED, CAP + 1);
+	harness_expect_log(server, CONNECTED, CAP + 1);
 	for (int i = 1; i < CAP; i++)
 		expect_echo(held[i], "after", server);
 	stop_server(server);
@@ -289,37 +228,37 @@ static void sigterm_ends_held_connections(const char *model)
 {
 	enum { HELD = 3 };
 	struct process *server =
-		start_server(model, concurrent(model) ? (const char *[]){"--grace", "2", NULL} : NULL);
+		harness_start_model(model, concurrent(model) ? (const char *[]){"--grace", "2", NULL} : NULL);
 	int fds[HELD];
 
 	for (int i = 0; i < HELD; i++)
 		fds[i] = harness_connect("127.0.0.1", server->port);
 	/* Taken, and silent: the server waits for them to say something. */
 	int taken = concurrent(model) ? HELD : 1;
-	expect_log(server, CONNECTED, taken);
+	harness_expect_log(server, CONNECTED, taken);
 	pid_t children[64];
 	size_t count = harness_children(server->pid, children, 64, NULL);
-	expect(count <= 64, server, "%zu children: more than this test looks at", count);
+	harness_expect(count <= 64, server, "%zu children: more than this test looks at", count);
 
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
 	/* Bounded: the grace period, and the harness' timeout on top. No assertion on the time taken. */
-	expect(harness_wait_exit(server, 2000 + T), server, "the server did not exit after SIGTERM");
-	expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
+	harness_expect(harness_wait_exit(server, 2000 + T), server, "the server did not exit after SIGTERM");
+	harness_expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
 	       "the server ended with wait status 0x%x, not exit status 0", server->status);
 	for (int i = 0; i < HELD; i++)
-		expect(harness_wait_eof(fds[i], T), server, "held client %d did not see its connection end",
+		harness_expect(harness_wait_eof(fds[i], T), server, "held client %d did not see its connection end",
 		       i);
-	expect(harness_reap_orphans() == 0, server, "the server left orphans");
+	harness_expect(harness_reap_orphans() == 0, server, "the server left orphans");
 	for (size_t i = 0; i < count; i++)
-		expect(!harness_process_exists(children[i]), server, "child %d of the server is still there",
+		harness_expect(!harness_process_exists(children[i]), server, "child %d of the server is still there",
 		       (int)children[i]);
 	size_t zombies;
 	harness_children(getpid(), NULL, 0, &zombies);
-	expect(zombies == 0, server, "%zu zombies left", zombies);
+	harness_expect(zombies == 0, server, "%zu zombies left", zombies);
 	/* However each one ended (cut by the stop, or killed after the grace period), it has its line. */
 	char needle[64];
-	expect_log_count(server, ended_after(0, needle, sizeof needle), taken);
-	expect_log_count(server, " notice: stopped\n", 1);
+	harness_expect_log_count(server, ended_after(0, needle, sizeof needle), taken);
+	harness_expect_log_count(server, " notice: stopped\n", 1);
 }
 
 /*
@@ -332,20 +271,20 @@ static void reset_client_does_no_harm(const char *model)
 {
 	enum { RESETS = 3 };
 	char needle[64];
-	struct process *server = start_server(model, NULL);
+	struct process *server = harness_start_model(model, NULL);
 
 	for (int i = 0; i < RESETS; i++)
 		reset_connection(harness_connect("127.0.0.1", server->port));
 	/* Linux hands a reset connection to accept() all the same: each gets its two lines. */
-	expect_log(server, ended_after(0, needle, sizeof needle), RESETS);
+	harness_expect_log(server, ended_after(0, needle, sizeof needle), RESETS);
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, "next", server);
 	harness_close(fd);
-	expect_log(server, ended_after(4, needle, sizeof needle), 1);
-	expect_log(server, CONNECTED, RESETS + 1); /* may come after its end: see serves_two_clients_at_once */
-	expect_log_count(server, CONNECTED, RESETS + 1);
-	expect_log_count(server, " error: ", 0);
-	expect_log_count(server, " warning: ", 0);
+	harness_expect_log(server, ended_after(4, needle, sizeof needle), 1);
+	harness_expect_log(server, CONNECTED, RESETS + 1); /* may come after its end: see serves_two_clients_at_once */
+	harness_expect_log_count(server, CONNECTED, RESETS + 1);
+	harness_expect_log_count(server, " error: ", 0);
+	harness_expect_log_count(server, " warning: ", 0);
 	stop_server(server);
 }
 
@@ -369,44 +308,44 @@ static void many_connections_leak_no_descriptor(const char *model)
 	enum { CONNECTIONS = 200, MAX_CHILDREN = 8 };
 	char needle[64];
 	struct process *server =
-		start_server(model, concurrent(model) ? (const char *[]){"-c", "1", NULL} : NULL);
+		harness_start_model(model, concurrent(model) ? (const char *[]){"-c", "1", NULL} : NULL);
 
 	/* A first connection, so that whatever the server sets up once is there before counting. */
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, "warm-up", server);
 	harness_close(fd);
-	expect_log(server, ended_after(7, needle, sizeof needle), 1);
+	harness_expect_log(server, ended_after(7, needle, sizeof needle), 1);
 
 	size_t server_before = harness_fd_count(server->pid);
 	pid_t children[MAX_CHILDREN], children_after[MAX_CHILDREN];
 	size_t fds_before[MAX_CHILDREN], fds_after[MAX_CHILDREN];
 	size_t count = harness_children(server->pid, children, MAX_CHILDREN, NULL);
-	expect(count <= MAX_CHILDREN, server, "%zu children: more than expected", count);
+	harness_expect(count <= MAX_CHILDREN, server, "%zu children: more than expected", count);
 	count_descriptors(children, count, fds_before);
 
 	for (int i = 0; i < CONNECTIONS; i++) {
 		fd = harness_connect("127.0.0.1", server->port);
-		expect(harness_echo_once(fd, "ping", T), server, "connection %d was not echoed", i);
+		harness_expect(harness_echo_once(fd, "ping", T), server, "connection %d was not echoed", i);
 		harness_close(fd);
 	}
 	/* Every connection ended on the server's side too: each line is written after its close. */
-	expect_log(server, ended_after(4, needle, sizeof needle), CONNECTIONS);
+	harness_expect_log(server, ended_after(4, needle, sizeof needle), CONNECTIONS);
 	/* The fork model's last child ends after its line is written: wait for the same children. */
 	struct timespec start = harness_now();
 	while (harness_children(server->pid, NULL, 0, NULL) != count && harness_ms_since(start) < T)
 		nanosleep(&(struct timespec){.tv_nsec = 5 * 1000000L}, NULL);
 	size_t count_after = harness_children(server->pid, children_after, MAX_CHILDREN, NULL);
-	expect(count_after == count, server, "%zu children before, %zu after", count, count_after);
+	harness_expect(count_after == count, server, "%zu children before, %zu after", count, count_after);
 
 	size_t server_after = harness_fd_count(server->pid);
-	expect(server_after == server_before, server,
+	harness_expect(server_after == server_before, server,
 	       "the server held %zu descriptors before %d connections, %zu after", server_before,
 	       CONNECTIONS, server_after);
 	count_descriptors(children, count, fds_after);
 	for (size_t i = 0; i < count; i++) {
-		expect(harness_process_exists(children[i]), server, "child %d has gone",
+		harness_expect(harness_process_exists(children[i]), server, "child %d has gone",
 		       (int)children[i]);
-		expect(fds_after[i] == fds_before[i], server,
+		harness_expect(fds_after[i] == fds_before[i], server,
 		       "child %d held %zu descriptors before %d connections, %zu after",
 		       (int)children[i], fds_before[i], CONNECTIONS, fds_after[i]);
 	}
@@ -415,14 +354,7 @@ static void many_connections_leak_no_descriptor(const char *model)
 
 /* ---- Each test for each model ---- */
 
-struct model_test {
-	const char *name;
-	void (*run)(const char *model);
-	/* NULL, or a function saying why MODEL is left out (NULL if it is not). */
-	const char *(*skip_reason)(const char *model);
-};
-
-static const struct model_test model_tests[] = {
+static const struct harness_model_test model_tests[] = {
 	{"echoes_4_mib_byte_for_byte", echoes_4_mib_byte_for_byte, NULL},
 	{"serves_two_clients_at_once", serves_two_clients_at_once, needs_concurrency},
 	{"caps_at_five", caps_at_five, needs_concurrency},
@@ -433,42 +365,9 @@ static const struct model_test model_tests[] = {
 #define TEST_COUNT (sizeof model_tests / sizeof model_tests[0])
 
 /* One test for one model: what each cmocka test's state points to. */
-struct model_case {
-	const struct model_test *test;
-	const char *model;
-};
-
-static void run_case(void **state)
-{
-	const struct model_case *c = *state;
-	const char *why = NULL;
-
-	if (c->test->skip_reason != NULL)
-		why = c->test->skip_reason(c->model);
-	snprintf(under_test, sizeof under_test, "%s model", c->model);
-	if (why != NULL) {
-		print_message("%s (%s): skipped: the %s model %s\n", c->test->name, c->model, c->model,
-			      why);
-		skip();
-	}
-	c->test->run(c->model);
-}
-
 int main(void)
 {
-	static struct model_case cases[TEST_COUNT * MODEL_COUNT];
-	static char names[TEST_COUNT * MODEL_COUNT][96];
-	static struct CMUnitTest tests[TEST_COUNT * MODEL_COUNT];
-	size_t n = 0;
-
-	for (size_t t = 0; t < TEST_COUNT; t++)
-		for (size_t m = 0; m < MODEL_COUNT; m++, n++) {
-			cases[n] = (struct model_case){.test = &model_tests[t], .model = models[m]};
-			snprintf(names[n], sizeof names[n], "%s (%s)", model_tests[t].name, models[m]);
-			tests[n] = (struct CMUnitTest){.name = names[n], .test_func = run_case,
-						       .setup_func = harness_setup,
-						       .teardown_func = harness_teardown,
-						       .initial_state = &cases[n]};
-		}
-	return cmocka_run_group_tests_name("models", tests, NULL, NULL);
+	size_t count;
+	struct CMUnitTest *tests = harness_model_tests(NULL, 0, model_tests, TEST_COUNT, &count);
+	return _cmocka_run_group_tests("models", tests, count, NULL, NULL);
 }

@@ -40,22 +40,6 @@
 /* More than any pool these tests make (-c 40), and what is left over. */
 #define MAX_WORKERS 64
 
-/* Shows SERVER's log and fails the test with the message, at the line that calls it, unless OK. */
-#define expect(ok, server, ...)                                   \
-	do {                                                      \
-		if (!(ok)) {                                      \
-			harness_dump_log(server, "prefork server"); \
-			fail_msg(__VA_ARGS__);                    \
-		}                                                 \
-	} while (0)
-
-/* Waits until SERVER's log holds NEEDLE COUNT times; fails the test otherwise. */
-static void expect_log(const struct process *server, const char *needle, int count)
-{
-	expect(harness_wait_log(server, needle, count, T), server, "no \"%s\" (x%d) in the log",
-	       needle, count);
-}
-
 /* How many times NEEDLE is in SERVER's log now. */
 static int log_count(const struct process *server, const char *needle)
 {
@@ -71,28 +55,14 @@ static void pause_briefly(void)
 	nanosleep(&(struct timespec){.tv_nsec = 5 * 1000000L}, NULL);
 }
 
-/* Starts `forknet echo-server -b 127.0.0.1 -p 0 -m prefork EXTRA...` and waits until it listens. */
-static struct process *start_prefork(const char *const *extra)
-{
-	const char *args[24] = {"-b", "127.0.0.1", "-p", "0", "-m", "prefork"};
-	size_t count = 6;
-
-	for (size_t i = 0; extra[i] != NULL; i++) {
-		assert_true(count < sizeof args / sizeof args[0] - 1);
-		args[count++] = extra[i];
-	}
-	args[count] = NULL;
-	return harness_start_server(args);
-}
-
 /* Sends SIGTERM to SERVER; it must exit 0, leaving no process behind. */
 static void stop_server(struct process *server)
 {
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
-	expect(harness_wait_exit(server, T), server, "the server did not exit after SIGTERM");
-	expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
+	harness_expect(harness_wait_exit(server, T), server, "the server did not exit after SIGTERM");
+	harness_expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
 	       "the server ended with wait status 0x%x, not exit status 0", server->status);
-	expect(harness_reap_orphans() == 0, server, "the server left orphans");
+	harness_expect(harness_reap_orphans() == 0, server, "the server left orphans");
 }
 
 static int compare_pids(const void *a, const void *b)
@@ -119,7 +89,7 @@ static size_t workers(const struct process *server, pid_t *out)
 		struct timespec start = harness_now();
 		while (harness_process_state(out[i]) == 'Z' && harness_ms_since(start) < T)
 			pause_briefly();
-		expect(harness_process_state(out[i]) != 'Z', server,
+		harness_expect(harness_process_state(out[i]) != 'Z', server,
 		       "worker %d stayed a zombie for %d ms", (int)out[i], T);
 	}
 	qsort(out, count, sizeof *out, compare_pids);
@@ -134,7 +104,7 @@ static void expect_workers(const struct process *server, size_t want, pid_t *out
 
 	while ((count = workers(server, out)) != want && harness_ms_since(start) < T)
 		pause_briefly();
-	expect(count == want, server, "%zu workers, not %zu", count, want);
+	harness_expect(count == want, server, "%zu workers, not %zu", count, want);
 }
 
 /* True if sorted PID set SET (COUNT pids) holds PID. */
@@ -181,7 +151,7 @@ static size_t pool_status(const struct process *server, struct worker_status *ou
 	struct timespec start = harness_now();
 
 	assert_int_equal(kill(server->pid, SIGUSR2), 0);
-	expect_log(server, status_marker, before + 1);
+	harness_expect_log(server, status_marker, before + 1);
 	for (;;) {
 		char *log = harness_log(server);
 		const char *status = log, *next;
@@ -201,13 +171,13 @@ static size_t pool_status(const struct process *server, struct worker_status *ou
 			count++;
 		}
 		free(log);
-		expect(parsed, server, "a status line that cannot be read");
+		harness_expect(parsed, server, "a status line that cannot be read");
 		if (count >= want) {
-			expect(count == want && want <= max, server,
+			harness_expect(count == want && want <= max, server,
 			       "%zu worker lines for %zu workers", count, want);
 			return want;
 		}
-		expect(harness_ms_since(start) < T, server, "%zu worker lines for %zu workers", count,
+		harness_expect(harness_ms_since(start) < T, server, "%zu worker lines for %zu workers", count,
 		       want);
 		pause_briefly();
 	}
@@ -223,7 +193,7 @@ static void expect_all_idle(const struct process *server, size_t want, struct wo
 			idle += strcmp(out[i].state, "idle") == 0;
 		if (count == want && idle == want)
 			return;
-		expect(harness_ms_since(start) < T, server, "%zu workers, %zu idle, not %zu idle",
+		harness_expect(harness_ms_since(start) < T, server, "%zu workers, %zu idle, not %zu idle",
 		       count, idle, want);
 		pause_briefly();
 	}
@@ -235,7 +205,7 @@ static pid_t worker_serving(const struct process *server, int fd)
 	char needle[64];
 	snprintf(needle, sizeof needle, "client 127.0.0.1:%u connected, worker ",
 		 harness_local_port(fd));
-	expect_log(server, needle, 1);
+	harness_expect_log(server, needle, 1);
 	char *log = harness_log(server);
 	pid_t pid = (pid_t)strtol(strstr(log, needle) + strlen(needle), NULL, 10);
 	free(log);
@@ -255,7 +225,7 @@ static void wait_asleep(const struct process *server, pid_t pid)
 	struct timespec start = harness_now();
 	while (harness_process_state(pid) != 'S' && harness_ms_since(start) < T)
 		pause_briefly();
-	expect(harness_process_state(pid) == 'S', server, "worker %d does not go to sleep (state %c)",
+	harness_expect(harness_process_state(pid) == 'S', server, "worker %d does not go to sleep (state %c)",
 	       (int)pid, harness_process_state(pid));
 }
 
@@ -268,7 +238,7 @@ static void expect_echoed_connection(const struct process *server, size_t length
 	int fd = harness_connect("127.0.0.1", server->port);
 	bool same = harness_echo_exchange(fd, data, length, T);
 	harness_close(fd);
-	expect(same, server, "connection %u: %zu bytes not echoed byte for byte", seed, length);
+	harness_expect(same, server, "connection %u: %zu bytes not echoed byte for byte", seed, length);
 }
 
 /*
@@ -298,22 +268,22 @@ static void test_pool_serves_without_forking(void **state)
 	(void)state;
 	enum { CONNECTIONS = 500 };
 	struct process *server =
-		start_prefork((const char *[]){"--workers", "4", "--min-spare", "1", "--max-spare", "8", NULL});
+		harness_start_model("prefork", (const char *[]){"--workers", "4", "--min-spare", "1", "--max-spare", "8", NULL});
 	pid_t before[MAX_WORKERS], after[MAX_WORKERS];
 	expect_workers(server, 4, before);
 
 	for (uint32_t i = 1; i <= CONNECTIONS; i++)
 		expect_echoed_connection(server, 1 + i % 16, i);
 
-	expect_log(server, " closed, worker ", CONNECTIONS);
+	harness_expect_log(server, " closed, worker ", CONNECTIONS);
 	size_t count = workers(server, after);
-	expect(count == 4 && memcmp(before, after, 4 * sizeof *before) == 0, server,
+	harness_expect(count == 4 && memcmp(before, after, 4 * sizeof *before) == 0, server,
 	       "the workers changed: %zu now", count);
 	/* Every connection was served by one of the four. */
 	pid_t served[CONNECTIONS];
 	assert_int_equal(closed_lines(server, served, CONNECTIONS), CONNECTIONS);
 	for (size_t i = 0; i < CONNECTIONS; i++)
-		expect(holds(before, 4, served[i]), server, "connection %zu served by %d, not a worker",
+		harness_expect(holds(before, 4, served[i]), server, "connection %zu served by %d, not a worker",
 		       i + 1, (int)served[i]);
 	stop_server(server);
 }
@@ -333,7 +303,7 @@ static void test_pool_grows_and_shrinks(void **state)
 {
 	(void)state;
 	enum { CLIENTS = 20, CAP = 40, MIN_SPARE = 2, MAX_SPARE = 4 };
-	struct process *server = start_prefork((const char *[]){
+	struct process *server = harness_start_model("prefork", (const char *[]){
 		"--workers", "2", "--min-spare", "2", "--max-spare", "4", "-c", "40", NULL});
 	pid_t pids[MAX_WORKERS];
 	expect_workers(server, 2, pids);
@@ -353,15 +323,15 @@ static void test_pool_grows_and_shrinks(void **state)
 		long left = 3 * T - harness_ms_since(start);
 		bool echoed = left > 0 && harness_receive(fds[i], back, 4, (int)left) &&
 			      memcmp(back, "grow", 4) == 0;
-		expect(echoed, server, "client %d of %d not echoed", i + 1, CLIENTS);
-		expect(workers(server, pids) <= CAP, server, "more than -c %d workers", CAP);
+		harness_expect(echoed, server, "client %d of %d not echoed", i + 1, CLIENTS);
+		harness_expect(workers(server, pids) <= CAP, server, "more than -c %d workers", CAP);
 	}
 	/* Twenty busy: the master tops the spares up at its next look. */
 	size_t peak;
 	start = harness_now();
 	while ((peak = workers(server, pids)) < CLIENTS + MIN_SPARE && harness_ms_since(start) < T)
 		pause_briefly();
-	expect(peak >= CLIENTS + MIN_SPARE && peak <= CAP, server,
+	harness_expect(peak >= CLIENTS + MIN_SPARE && peak <= CAP, server,
 	       "%zu workers for %d clients and %d spares (at most %d)", peak, CLIENTS, MIN_SPARE, CAP);
 
 	for (int i = 0; i < CLIENTS; i++)
@@ -371,14 +341,14 @@ static void test_pool_grows_and_shrinks(void **state)
 	size_t count;
 	start = harness_now();
 	while ((count = workers(server, pids)) > MAX_SPARE && harness_ms_since(start) < bound) {
-		expect(count <= CAP, server, "more than -c %d workers", CAP);
+		harness_expect(count <= CAP, server, "more than -c %d workers", CAP);
 		pause_briefly();
 	}
-	expect(count <= MAX_SPARE, server, "%zu workers left after %ld ms, not at most %d", count,
+	harness_expect(count <= MAX_SPARE, server, "%zu workers left after %ld ms, not at most %d", count,
 	       bound, MAX_SPARE);
 	/* And no further: the retirements stop at --max-spare idle. */
 	expect_workers(server, MAX_SPARE, pids);
-	expect(log_count(server, " warning: ") == 0, server, "warnings in the log");
+	harness_expect(log_count(server, " warning: ") == 0, server, "warnings in the log");
 	stop_server(server);
 }
 
@@ -391,13 +361,13 @@ static void test_max_requests_replaces_workers(void **state)
 {
 	(void)state;
 	enum { CONNECTIONS = 35, MAX_REQUESTS = 10 };
-	struct process *server = start_prefork((const char *[]){
+	struct process *server = harness_start_model("prefork", (const char *[]){
 		"--max-requests", "10", "--workers", "1", "--min-spare", "1", "--max-spare", "1", NULL});
 
 	for (uint32_t i = 1; i <= CONNECTIONS; i++)
 		expect_echoed_connection(server, 8, i);
 
-	expect_log(server, " closed, worker ", CONNECTIONS);
+	harness_expect_log(server, " closed, worker ", CONNECTIONS);
 	pid_t served[CONNECTIONS], distinct[CONNECTIONS];
 	size_t distinct_count = 0;
 	assert_int_equal(closed_lines(server, served, CONNECTIONS), CONNECTIONS);
@@ -413,20 +383,20 @@ static void test_max_requests_replaces_workers(void **state)
 		int times = 0;
 		for (size_t i = 0; i < CONNECTIONS; i++)
 			times += served[i] == distinct[j];
-		expect(times <= MAX_REQUESTS, server, "worker %d served %d connections", (int)distinct[j],
+		harness_expect(times <= MAX_REQUESTS, server, "worker %d served %d connections", (int)distinct[j],
 		       times);
 		if (times == MAX_REQUESTS) {
 			snprintf(needle, sizeof needle, "worker %d exited 0 after 10 connections\n",
 				 (int)distinct[j]);
-			expect_log(server, needle, 1);
+			harness_expect_log(server, needle, 1);
 		}
 	}
 	/* Ten at most each: 35 connections took at least four workers. */
-	expect(distinct_count >= 4, server, "only %zu workers served %d connections", distinct_count,
+	harness_expect(distinct_count >= 4, server, "only %zu workers served %d connections", distinct_count,
 	       CONNECTIONS);
-	expect(log_count(server, "exited 0 after 10 connections\n") >= 1, server,
+	harness_expect(log_count(server, "exited 0 after 10 connections\n") >= 1, server,
 	       "no worker left after 10 connections");
-	expect(log_count(server, " warning: ") == 0, server, "warnings in the log");
+	harness_expect(log_count(server, " warning: ") == 0, server, "warnings in the log");
 	stop_server(server);
 }
 
@@ -439,7 +409,7 @@ static void test_killed_worker_is_replaced(void **state)
 {
 	(void)state;
 	struct process *server =
-		start_prefork((const char *[]){"--workers", "3", "--min-spare", "3", "--max-spare", "5", NULL});
+		harness_start_model("prefork", (const char *[]){"--workers", "3", "--min-spare", "3", "--max-spare", "5", NULL});
 	struct worker_status status[MAX_WORKERS];
 	pid_t before[MAX_WORKERS], after[MAX_WORKERS];
 	char needle[128];
@@ -451,39 +421,39 @@ static void test_killed_worker_is_replaced(void **state)
 	assert_int_equal(kill(victim, SIGKILL), 0);
 	snprintf(needle, sizeof needle, "worker %d killed by SIGKILL after 0 connections",
 		 (int)victim);
-	expect_log(server, needle, 1);
+	harness_expect_log(server, needle, 1);
 	/* Idle spares were short by one: a new worker takes its place. */
 	struct timespec start = harness_now();
 	while ((harness_process_exists(victim) || workers(server, after) != 3) &&
 	       harness_ms_since(start) < T)
 		pause_briefly();
-	expect(!harness_process_exists(victim), server, "killed worker %d still there (state %c)",
+	harness_expect(!harness_process_exists(victim), server, "killed worker %d still there (state %c)",
 	       (int)victim, harness_process_state(victim));
 	expect_workers(server, 3, after);
 	size_t fresh = 0;
 	for (size_t i = 0; i < 3; i++)
 		fresh += !holds(before, 3, after[i]);
-	expect(fresh == 1, server, "%zu new workers after one was killed, not 1", fresh);
+	harness_expect(fresh == 1, server, "%zu new workers after one was killed, not 1", fresh);
 	expect_echoed_connection(server, 10, 1);
 
 	/* Now one serving a client. */
 	int held = harness_connect("127.0.0.1", server->port);
 	assert_true(harness_echo_once(held, "held", T));
 	victim = worker_serving(server, held);
-	expect(holds(after, 3, victim), server, "client served by %d, not a worker", (int)victim);
+	harness_expect(holds(after, 3, victim), server, "client served by %d, not a worker", (int)victim);
 	wait_asleep(server, victim);
 	assert_int_equal(kill(victim, SIGKILL), 0);
-	expect(harness_wait_eof(held, T), server, "the killed worker's client was not cut");
+	harness_expect(harness_wait_eof(held, T), server, "the killed worker's client was not cut");
 	snprintf(needle, sizeof needle, "client 127.0.0.1:%u closed, child %d killed by SIGKILL, 4 bytes echoed",
 		 harness_local_port(held), (int)victim);
-	expect_log(server, needle, 1);
+	harness_expect_log(server, needle, 1);
 	snprintf(needle, sizeof needle, "worker %d killed by SIGKILL after ", (int)victim);
-	expect_log(server, needle, 1);
+	harness_expect_log(server, needle, 1);
 	harness_close(held);
 	/* Three idle workers again, the victim not among them (nor a zombie). */
 	expect_all_idle(server, 3, status);
 	expect_workers(server, 3, after);
-	expect(!harness_process_exists(victim), server, "killed worker %d still there", (int)victim);
+	harness_expect(!harness_process_exists(victim), server, "killed worker %d still there", (int)victim);
 	expect_echoed_connection(server, 10, 2);
 	stop_server(server);
 }
@@ -521,7 +491,7 @@ static void test_one_connection_wakes_one_worker(void **state)
 	(void)state;
 	enum { WORKERS = 8 };
 	struct process *server =
-		start_prefork((const char *[]){"--workers", "8", "--min-spare", "1", "--max-spare", "8", NULL});
+		harness_start_model("prefork", (const char *[]){"--workers", "8", "--min-spare", "1", "--max-spare", "8", NULL});
 	struct worker_status status[MAX_WORKERS];
 	pid_t pids[MAX_WORKERS];
 	long switches[WORKERS];
@@ -531,14 +501,14 @@ static void test_one_connection_wakes_one_worker(void **state)
 	for (size_t i = 0; i < WORKERS; i++) {
 		/* Idle on the board a moment before it sleeps in epoll_wait: that sleep counts once. */
 		wait_asleep(server, status[i].pid);
-		expect(holds(pids, WORKERS, status[i].pid) && status[i].wakeups == 0, server,
+		harness_expect(holds(pids, WORKERS, status[i].pid) && status[i].wakeups == 0, server,
 		       "worker %d: not a child, or woken already", (int)status[i].pid);
 		switches[i] = voluntary_switches(status[i].pid);
 		assert_true(switches[i] >= 0);
 	}
 
 	expect_echoed_connection(server, 5, 1);
-	expect_log(server, " closed, worker ", 1);
+	harness_expect_log(server, " closed, worker ", 1);
 	pid_t server_worker;
 	assert_int_equal(closed_lines(server, &server_worker, 1), 1);
 
@@ -547,19 +517,19 @@ static void test_one_connection_wakes_one_worker(void **state)
 	for (size_t i = 0; i < WORKERS; i++) {
 		wakeups += status[i].wakeups;
 		if (status[i].pid == server_worker) {
-			expect(status[i].connections == 1, server, "the serving worker counts %llu connections",
+			harness_expect(status[i].connections == 1, server, "the serving worker counts %llu connections",
 			       status[i].connections);
 			continue;
 		}
-		expect(status[i].wakeups == 0 && status[i].connections == 0, server,
+		harness_expect(status[i].wakeups == 0 && status[i].connections == 0, server,
 		       "worker %d woke %llu times for another's connection", (int)status[i].pid,
 		       status[i].wakeups);
 		long now = voluntary_switches(status[i].pid);
-		expect(now == switches[i], server,
+		harness_expect(now == switches[i], server,
 		       "idle worker %d was scheduled (%ld voluntary context switches, then %ld)",
 		       (int)status[i].pid, switches[i], now);
 	}
-	expect(wakeups == 1, server, "%llu wake-ups for one connection", wakeups);
+	harness_expect(wakeups == 1, server, "%llu wake-ups for one connection", wakeups);
 	stop_server(server);
 }
 
@@ -619,7 +589,7 @@ static void test_worker_keeps_nothing_between_connections(void **state)
 	(void)state;
 	enum { CONNECTIONS = 20 };
 	struct process *server =
-		start_prefork((const char *[]){"--workers", "1", "--min-spare", "1", "--max-spare", "1", NULL});
+		harness_start_model("prefork", (const char *[]){"--workers", "1", "--min-spare", "1", "--max-spare", "1", NULL});
 	struct worker_status status[MAX_WORKERS];
 	pid_t pids[MAX_WORKERS];
 
@@ -630,7 +600,7 @@ static void test_worker_keeps_nothing_between_connections(void **state)
 	size_t fd_count = harness_fd_count(worker);
 	struct descriptors before;
 	describe_descriptors(worker, &before);
-	expect(before.listening == 1 && before.connected == 0 && before.epoll == 1 &&
+	harness_expect(before.listening == 1 && before.connected == 0 && before.epoll == 1 &&
 		       before.pipes >= 1 && before.pipes <= 2 && before.other == 0,
 	       server,
 	       "worker %d holds %zu listening, %zu other sockets, %zu epoll sets, %zu pipe ends, %zu more",
@@ -639,23 +609,23 @@ static void test_worker_keeps_nothing_between_connections(void **state)
 	for (int i = 1; i <= CONNECTIONS; i++) {
 		expect_echoed_connection(server, 16, (uint32_t)i);
 		/* The worker closes the connection before it logs its end. */
-		expect_log(server, " closed, worker ", i);
+		harness_expect_log(server, " closed, worker ", i);
 		unsigned long sockets[16];
 		size_t count = harness_socket_inodes(worker, sockets, 16);
 		for (size_t s = 0; s < count; s++)
-			expect(harness_inode_listening(sockets[s]), server,
+			harness_expect(harness_inode_listening(sockets[s]), server,
 			       "after connection %d, worker %d holds a connected socket", i, (int)worker);
-		expect(count == 1, server, "after connection %d, worker %d holds %zu sockets", i,
+		harness_expect(count == 1, server, "after connection %d, worker %d holds %zu sockets", i,
 		       (int)worker, count);
 	}
 
 	struct descriptors after;
 	describe_descriptors(worker, &after);
-	expect(harness_fd_count(worker) == fd_count && memcmp(&before, &after, sizeof before) == 0,
+	harness_expect(harness_fd_count(worker) == fd_count && memcmp(&before, &after, sizeof before) == 0,
 	       server, "worker %d had %zu descriptors before %d connections and %zu after",
 	       (int)worker, fd_count, CONNECTIONS, harness_fd_count(worker));
 	expect_workers(server, 1, pids);
-	expect(pids[0] == worker, server, "the worker changed");
+	harness_expect(pids[0] == worker, server, "the worker changed");
 	stop_server(server);
 }
 
@@ -719,7 +689,7 @@ static void test_sigterm_ends_workers_and_clients(void **state)
 	(void)state;
 	enum { CLIENTS = 3 };
 	struct process *server =
-		start_prefork((const char *[]){"--workers", "4", "--min-spare", "1", "--max-spare", "8", NULL});
+		harness_start_model("prefork", (const char *[]){"--workers", "4", "--min-spare", "1", "--max-spare", "8", NULL});
 	pid_t pids[MAX_WORKERS], serving[CLIENTS];
 	int fds[CLIENTS];
 
@@ -730,28 +700,28 @@ static void test_sigterm_ends_workers_and_clients(void **state)
 		wait_asleep(server, serving[i]);
 	}
 	size_t count = workers(server, pids);
-	expect(count >= 4, server, "%zu workers, not at least 4", count);
+	harness_expect(count >= 4, server, "%zu workers, not at least 4", count);
 	for (int i = 0; i < CLIENTS; i++)
-		expect(holds(pids, count, serving[i]), server, "client served by %d, not a worker",
+		harness_expect(holds(pids, count, serving[i]), server, "client served by %d, not a worker",
 		       (int)serving[i]);
 
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
-	expect(harness_wait_exit(server, T), server, "the server did not exit after SIGTERM");
-	expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
+	harness_expect(harness_wait_exit(server, T), server, "the server did not exit after SIGTERM");
+	harness_expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
 	       "the server ended with wait status 0x%x, not exit status 0", server->status);
 	for (size_t i = 0; i < count; i++)
-		expect(!harness_process_exists(pids[i]), server, "worker %d outlived the server",
+		harness_expect(!harness_process_exists(pids[i]), server, "worker %d outlived the server",
 		       (int)pids[i]);
-	expect(harness_reap_orphans() == 0, server, "the server left orphans");
+	harness_expect(harness_reap_orphans() == 0, server, "the server left orphans");
 	for (int i = 0; i < CLIENTS; i++)
-		expect(harness_wait_eof(fds[i], T), server, "client %d's connection was not closed", i + 1);
+		harness_expect(harness_wait_eof(fds[i], T), server, "client %d's connection was not closed", i + 1);
 	for (int i = 0; i < CLIENTS; i++) {
 		char needle[96];
 		snprintf(needle, sizeof needle, "closed, child %d killed by SIGTERM, 4 bytes echoed",
 			 (int)serving[i]);
-		expect(log_count(server, needle) == 1, server, "no \"%s\" in the log", needle);
+		harness_expect(log_count(server, needle) == 1, server, "no \"%s\" in the log", needle);
 	}
-	expect(log_count(server, "notice: stopped\n") == 1, server, "no \"stopped\" in the log");
+	harness_expect(log_count(server, "notice: stopped\n") == 1, server, "no \"stopped\" in the log");
 }
 
 int main(void)

@@ -29,9 +29,6 @@
 
 #define T HARNESS_TIMEOUT_MS
 
-/* Every model; a model added to the server gets these tests by being named here. */
-static const char *const models[] = {"fork", "iterative", "prefork", "thread", "hybrid"};
-#define MODEL_COUNT (sizeof models / sizeof models[0])
 
 static char directory[64]; /* the test's own copy of the binary lives here */
 static char installed[PATH_MAX]; /* DIRECTORY/forknet */
@@ -194,8 +191,8 @@ static void restart_in_place(const char *model)
 static void test_restart_in_place(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < MODEL_COUNT; i++) {
-		restart_in_place(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++) {
+		restart_in_place(harness_models[i]);
 		assert_int_equal(teardown(state), 0);
 		assert_int_equal(setup(state), 0);
 	}
@@ -282,8 +279,8 @@ static void restart_under_load(const char *model)
 
 static void test_restart_under_load(void **state)
 {
-	for (size_t i = 0; i < MODEL_COUNT; i++) {
-		restart_under_load(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++) {
+		restart_under_load(harness_models[i]);
 		assert_int_equal(teardown(state), 0);
 		assert_int_equal(setup(state), 0);
 	}
@@ -335,8 +332,8 @@ static void restart_fails(const char *model)
 
 static void test_restart_fails(void **state)
 {
-	for (size_t i = 0; i < MODEL_COUNT; i++) {
-		restart_fails(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++) {
+		restart_fails(harness_models[i]);
 		assert_int_equal(teardown(state), 0);
 		assert_int_equal(setup(state), 0);
 	}

@@ -38,12 +38,6 @@
 
 #define T HARNESS_TIMEOUT_MS
 
-/* Every model of echo-server that these tests hold to the signal table. */
-static const char *const models[] = {"fork", "iterative", "prefork", "thread", "hybrid"};
-#define MODEL_COUNT (sizeof models / sizeof models[0])
-
-/* What is under test ("fork model", "chat-server"), for failure messages. */
-static char under_test[64];
 
 /* The line every meaningless signal gets, once: "SIGALRM received: it means nothing here...". */
 #define IGNORED_TEXT " received: it means nothing here"
@@ -62,65 +56,6 @@ static bool concurrent(const char *model)
 	return strcmp(model, "iterative") != 0;
 }
 
-/* Shows SERVER's log (if not NULL) and says what went wrong, naming the model. */
-__attribute__((format(printf, 2, 3))) static void explain(const struct process *server,
-							  const char *format, ...)
-{
-	char what[512];
-	va_list args;
-
-	va_start(args, format);
-	vsnprintf(what, sizeof what, format, args);
-	va_end(args);
-	const char *state = "";
-	if (server != NULL) {
-		harness_dump_log(server, "server");
-		if (server->reaped || harness_process_state(server->pid) == 'Z')
-			state = " (and the server has exited)";
-	}
-	print_error("%s: %s%s\n", under_test, what, state);
-}
-
-/* Fails the test, at the line that calls it, unless OK; see explain for the rest. */
-#define expect(ok, server, ...)                     \
-	do {                                        \
-		if (!(ok)) {                        \
-			explain(server, __VA_ARGS__); \
-			fail();                     \
-		}                                   \
-	} while (0)
-
-/* Waits until SERVER's log holds NEEDLE COUNT times; fails the test otherwise. */
-static void expect_log(const struct process *server, const char *needle, int count)
-{
-	expect(harness_wait_log(server, needle, count, T), server, "no \"%s\" (x%d) in the log",
-	       needle, count);
-}
-
-/* SERVER's whole log must hold NEEDLE exactly COUNT times now. */
-static void expect_log_count(const struct process *server, const char *needle, int count)
-{
-	char *log = harness_log(server);
-	int found = harness_count(log, needle);
-	free(log);
-	expect(found == count, server, "\"%s\" is in the log %d times, not %d", needle, found, count);
-}
-
-/* Starts `forknet echo-server -b 127.0.0.1 -p 0 -m MODEL EXTRA...` and waits until it listens. */
-static struct process *start_server(const char *model, const char *const *extra)
-{
-	const char *args[16] = {"-b", "127.0.0.1", "-p", "0", "-m", model};
-	size_t count = 6;
-
-	snprintf(under_test, sizeof under_test, "%s model", model);
-	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
-		assert_true(count < sizeof args / sizeof args[0] - 1);
-		args[count++] = extra[i];
-	}
-	args[count] = NULL;
-	return harness_start_server(args);
-}
-
 /* True while SERVER has not exited (it is not waited for). */
 static bool still_running(struct process *server)
 {
@@ -130,11 +65,11 @@ static bool still_running(struct process *server)
 /* Waits for SERVER to exit by itself with status 0 and "stopped", leaving no process behind. */
 static void expect_clean_exit(struct process *server)
 {
-	expect(harness_wait_exit(server, T), server, "the server did not exit");
-	expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
+	harness_expect(harness_wait_exit(server, T), server, "the server did not exit");
+	harness_expect(WIFEXITED(server->status) && WEXITSTATUS(server->status) == 0, server,
 	       "the server ended with wait status 0x%x, not exit status 0", server->status);
-	expect_log_count(server, "notice: stopped\n", 1);
-	expect(harness_reap_orphans() == 0, server, "the server left orphans");
+	harness_expect_log_count(server, "notice: stopped\n", 1);
+	harness_expect(harness_reap_orphans() == 0, server, "the server left orphans");
 }
 
 /* Stops SERVER with SIGTERM; it must exit 0 with no process left behind. */
@@ -157,7 +92,7 @@ static void expect_echo(int fd, size_t length, uint32_t seed, size_t *echoed,
 	harness_random_bytes(sent, length, seed);
 	bool ok = harness_send(fd, sent, length, T) && harness_receive(fd, back, length, T) &&
 		  memcmp(sent, back, length) == 0;
-	expect(ok, server, "%zu bytes were not echoed byte for byte", length);
+	harness_expect(ok, server, "%zu bytes were not echoed byte for byte", length);
 	*echoed += length;
 }
 
@@ -197,7 +132,7 @@ static long bytes_until_end(int fd, int timeout_ms)
 static void expect_cut(int fd, const struct process *server)
 {
 	long extra = bytes_until_end(fd, T);
-	expect(extra == 0, server, "the held connection was not cut (%ld)", extra);
+	harness_expect(extra == 0, server, "the held connection was not cut (%ld)", extra);
 }
 
 /*
@@ -222,7 +157,7 @@ static bool wait_refused(uint16_t port, int timeout_ms)
 		if (result != 0 && error == ECONNREFUSED)
 			return true;
 		if (result != 0)
-			fail_msg("%s: connect to port %u: %s", under_test, port, strerror(error));
+			fail_msg("%s: connect to port %u: %s", harness_subject_text(), port, strerror(error));
 		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000L}, NULL);
 	} while (harness_ms_since(start) < timeout_ms);
 	return false;
@@ -233,9 +168,9 @@ static void expect_session_logged(const struct process *server, size_t echoed)
 {
 	char needle[64];
 	snprintf(needle, sizeof needle, ", %zu bytes echoed in ", echoed);
-	expect_log(server, needle, 1);
-	expect_log_count(server, "cut short", 0);
-	expect_log_count(server, "killed by", 0);
+	harness_expect_log(server, needle, 1);
+	harness_expect_log_count(server, "cut short", 0);
+	harness_expect_log_count(server, "killed by", 0);
 }
 
 /* A new client of SERVER is served: its echo comes back. */
@@ -255,32 +190,32 @@ static void expect_new_client_served(const struct process *server)
  */
 static void sigusr2_logs_status(const char *model)
 {
-	struct process *server = start_server(model, NULL);
+	struct process *server = harness_start_model(model, NULL);
 	size_t echoed = 0;
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, 1000, 1, &echoed, server);
 
 	assert_int_equal(kill(server->pid, SIGUSR2), 0);
 	if (concurrent(model)) {
-		expect_log(server, "notice: status: ", 1);
-		expect_log_count(server, "1 connection open", 1);
+		harness_expect_log(server, "notice: status: ", 1);
+		harness_expect_log_count(server, "1 connection open", 1);
 	}
 	expect_echo(fd, 4096, 2, &echoed, server);
-	expect(still_running(server), server, "SIGUSR2 ended the server");
+	harness_expect(still_running(server), server, "SIGUSR2 ended the server");
 	harness_close(fd);
 	expect_session_logged(server, echoed);
-	expect_log(server, "notice: status: ", 1);
+	harness_expect_log(server, "notice: status: ", 1);
 	expect_new_client_served(server);
 	stop_server(server);
-	expect_log_count(server, "status: ", 1);
-	expect_log_count(server, " warning: ", 0);
+	harness_expect_log_count(server, "status: ", 1);
+	harness_expect_log_count(server, " warning: ", 0);
 }
 
 static void test_sigusr2_logs_status(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < MODEL_COUNT; i++)
-		sigusr2_logs_status(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++)
+		sigusr2_logs_status(harness_models[i]);
 }
 
 /*
@@ -290,7 +225,7 @@ static void test_sigusr2_logs_status(void **state)
  */
 static void sigusr1_reopens_nothing(const char *model)
 {
-	struct process *server = start_server(model, NULL);
+	struct process *server = harness_start_model(model, NULL);
 	size_t echoed = 0;
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, 500, 3, &echoed, server);
@@ -300,13 +235,13 @@ static void sigusr1_reopens_nothing(const char *model)
 	char *log_before = NULL;
 	if (concurrent(model)) {
 		/* The parent logs the connection after its fork, maybe after the child echoed. */
-		expect_log(server, " connected", 1);
+		harness_expect_log(server, " connected", 1);
 		children = harness_children(server->pid, before, 4, NULL);
 		log_before = harness_log(server);
 	}
 	assert_int_equal(kill(server->pid, SIGUSR1), 0);
 	if (concurrent(model)) {
-		expect_log(server, "SIGUSR1 received: no log file to reopen", 1);
+		harness_expect_log(server, "SIGUSR1 received: no log file to reopen", 1);
 		/* Exactly one line more, and the same children. */
 		char *log_after = harness_log(server);
 		size_t length = strlen(log_before);
@@ -314,28 +249,28 @@ static void sigusr1_reopens_nothing(const char *model)
 				harness_count(log_after + length, "\n") == 1;
 		free(log_after);
 		free(log_before);
-		expect(one_more, server, "SIGUSR1 logged more than its one line");
-		expect(harness_children(server->pid, after, 4, NULL) == children &&
+		harness_expect(one_more, server, "SIGUSR1 logged more than its one line");
+		harness_expect(harness_children(server->pid, after, 4, NULL) == children &&
 			       memcmp(before, after, sizeof before) == 0,
 		       server, "SIGUSR1 changed the server's children");
 	}
 	expect_echo(fd, 4096, 4, &echoed, server);
-	expect(still_running(server), server, "SIGUSR1 ended the server");
+	harness_expect(still_running(server), server, "SIGUSR1 ended the server");
 	harness_close(fd);
 	expect_session_logged(server, echoed);
-	expect_log(server, "SIGUSR1 received: no log file to reopen", 1);
+	harness_expect_log(server, "SIGUSR1 received: no log file to reopen", 1);
 	expect_new_client_served(server);
 	stop_server(server);
-	expect_log_count(server, "no log file to reopen", 1);
-	expect_log_count(server, " warning: ", 0);
-	expect_log_count(server, " error: ", 0);
+	harness_expect_log_count(server, "no log file to reopen", 1);
+	harness_expect_log_count(server, " warning: ", 0);
+	harness_expect_log_count(server, " error: ", 0);
 }
 
 static void test_sigusr1_reopens_nothing(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < MODEL_COUNT; i++)
-		sigusr1_reopens_nothing(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++)
+		sigusr1_reopens_nothing(harness_models[i]);
 }
 
 /*
@@ -346,7 +281,7 @@ static void test_sigusr1_reopens_nothing(void **state)
  */
 static void sighup_keeps_serving(const char *model)
 {
-	struct process *server = start_server(model, NULL);
+	struct process *server = harness_start_model(model, NULL);
 	size_t echoed = 0;
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, 300, 5, &echoed, server);
@@ -368,15 +303,15 @@ static void sighup_keeps_serving(const char *model)
 		expect_new_client_served(server);
 	}
 	expect_session_logged(server, echoed);
-	expect(still_running(server), server, "SIGHUP ended the server");
+	harness_expect(still_running(server), server, "SIGHUP ended the server");
 	stop_server(server);
 }
 
 static void test_sighup_keeps_serving(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < MODEL_COUNT; i++)
-		sighup_keeps_serving(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++)
+		sighup_keeps_serving(harness_models[i]);
 }
 
 /* A signal that means nothing to a server, with the name forknet logs it by. */
@@ -414,7 +349,7 @@ static void meaningless_signals_ignored(const char *model)
 {
 	struct meaningless signals[16];
 	size_t count = meaningless_signals(signals);
-	struct process *server = start_server(model, NULL);
+	struct process *server = harness_start_model(model, NULL);
 	size_t echoed = 0;
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, 100, 8, &echoed, server);
@@ -428,31 +363,31 @@ static void meaningless_signals_ignored(const char *model)
 	 */
 	if (concurrent(model))
 		for (size_t i = 0; i < count; i++)
-			expect_log(server, signals[i].line, 1);
+			harness_expect_log(server, signals[i].line, 1);
 	expect_echo(fd, 4096, 9, &echoed, server);
 	harness_close(fd);
 	expect_session_logged(server, echoed);
 	for (size_t i = 0; i < count; i++)
-		expect_log(server, signals[i].line, 1);
+		harness_expect_log(server, signals[i].line, 1);
 
 	/* The second time: handled before the SIGUSR2 sent after them, and not logged. */
 	for (size_t i = 0; i < count; i++)
 		assert_int_equal(kill(server->pid, signals[i].signo), 0);
 	assert_int_equal(kill(server->pid, SIGUSR2), 0);
-	expect_log(server, "notice: status: ", 1);
-	expect(still_running(server), server, "a meaningless signal ended the server");
+	harness_expect_log(server, "notice: status: ", 1);
+	harness_expect(still_running(server), server, "a meaningless signal ended the server");
 	expect_new_client_served(server);
 	stop_server(server);
 	for (size_t i = 0; i < count; i++)
-		expect_log_count(server, signals[i].line, 1);
-	expect_log_count(server, IGNORED_TEXT, (int)count);
+		harness_expect_log_count(server, signals[i].line, 1);
+	harness_expect_log_count(server, IGNORED_TEXT, (int)count);
 }
 
 static void test_meaningless_signals_ignored(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < MODEL_COUNT; i++)
-		meaningless_signals_ignored(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++)
+		meaningless_signals_ignored(harness_models[i]);
 }
 
 /*
@@ -462,7 +397,7 @@ static void test_meaningless_signals_ignored(void **state)
  */
 static void sigquit_lets_the_client_finish(const char *model)
 {
-	struct process *server = start_server(model, NULL);
+	struct process *server = harness_start_model(model, NULL);
 	size_t echoed = 0;
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, 1000, 10, &echoed, server);
@@ -471,8 +406,8 @@ static void sigquit_lets_the_client_finish(const char *model)
 	int late = -1;
 	if (concurrent(model)) {
 		/* The listeners are closed: a new client is refused outright. */
-		expect_log(server, "SIGQUIT received: stopping gracefully", 1);
-		expect(wait_refused(server->port, T), server, "connections still accepted after SIGQUIT");
+		harness_expect_log(server, "SIGQUIT received: stopping gracefully", 1);
+		harness_expect(wait_refused(server->port, T), server, "connections still accepted after SIGQUIT");
 	} else {
 		/*
 		 * The iterative server is inside its one connection, so its listener
@@ -482,25 +417,25 @@ static void sigquit_lets_the_client_finish(const char *model)
 		 */
 		late = harness_connect("127.0.0.1", server->port);
 		assert_true(harness_send(late, "late", 4, T));
-		expect(harness_quiet_for(late, 200), server, "a client was served after SIGQUIT");
+		harness_expect(harness_quiet_for(late, 200), server, "a client was served after SIGQUIT");
 	}
 	for (uint32_t seed = 11; seed < 14; seed++)
 		expect_echo(fd, 4096, seed, &echoed, server);
-	expect(still_running(server), server, "the server left before its client");
+	harness_expect(still_running(server), server, "the server left before its client");
 
 	harness_close(fd);
 	expect_clean_exit(server);
 	expect_session_logged(server, echoed);
-	expect_log_count(server, "SIGQUIT received: stopping gracefully", 1);
+	harness_expect_log_count(server, "SIGQUIT received: stopping gracefully", 1);
 	if (late >= 0)
-		expect(bytes_until_end(late, T) == 0, server, "the late client got an answer");
+		harness_expect(bytes_until_end(late, T) == 0, server, "the late client got an answer");
 }
 
 static void test_sigquit_lets_the_client_finish(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < MODEL_COUNT; i++)
-		sigquit_lets_the_client_finish(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++)
+		sigquit_lets_the_client_finish(harness_models[i]);
 }
 
 /*
@@ -510,7 +445,7 @@ static void test_sigquit_lets_the_client_finish(void **state)
  */
 static void drain_timeout_cuts_the_client(const char *model)
 {
-	struct process *server = start_server(model, (const char *[]){"--drain-timeout", "1", NULL});
+	struct process *server = harness_start_model(model, (const char *[]){"--drain-timeout", "1", NULL});
 	size_t echoed = 0;
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, 10, 14, &echoed, server);
@@ -518,19 +453,19 @@ static void drain_timeout_cuts_the_client(const char *model)
 	assert_int_equal(kill(server->pid, SIGQUIT), 0);
 	expect_cut(fd, server);
 	expect_clean_exit(server);
-	expect_log_count(server, "SIGQUIT received: stopping gracefully", 1);
+	harness_expect_log_count(server, "SIGQUIT received: stopping gracefully", 1);
 	/* The models that serve elsewhere end the connection; the iterative one gives it up itself. */
 	if (concurrent(model))
-		expect_log_count(server, "drain timeout of 1 s passed", 1);
+		harness_expect_log_count(server, "drain timeout of 1 s passed", 1);
 	else
-		expect_log_count(server, "cut short by the stop, 10 bytes echoed", 1);
+		harness_expect_log_count(server, "cut short by the stop, 10 bytes echoed", 1);
 }
 
 static void test_drain_timeout_cuts_the_client(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < MODEL_COUNT; i++)
-		drain_timeout_cuts_the_client(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++)
+		drain_timeout_cuts_the_client(harness_models[i]);
 }
 
 /*
@@ -540,28 +475,28 @@ static void test_drain_timeout_cuts_the_client(void **state)
  */
 static void sigterm_hurries_the_drain(const char *model)
 {
-	struct process *server = start_server(model, NULL);
+	struct process *server = harness_start_model(model, NULL);
 	size_t echoed = 0;
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, 100, 15, &echoed, server);
 
 	assert_int_equal(kill(server->pid, SIGQUIT), 0);
 	if (concurrent(model))
-		expect_log(server, "SIGQUIT received: stopping gracefully", 1);
+		harness_expect_log(server, "SIGQUIT received: stopping gracefully", 1);
 	expect_echo(fd, 100, 16, &echoed, server); /* still being served: the drain is on */
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
 	expect_cut(fd, server);
 	expect_clean_exit(server);
-	expect_log_count(server, "SIGTERM received: stopping", 1);
+	harness_expect_log_count(server, "SIGTERM received: stopping", 1);
 	if (!concurrent(model))
-		expect_log_count(server, "cut short by the stop, 200 bytes echoed", 1);
+		harness_expect_log_count(server, "cut short by the stop, 200 bytes echoed", 1);
 }
 
 static void test_sigterm_hurries_the_drain(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < MODEL_COUNT; i++)
-		sigterm_hurries_the_drain(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++)
+		sigterm_hurries_the_drain(harness_models[i]);
 }
 
 /*
@@ -574,7 +509,7 @@ static void test_sigterm_hurries_the_drain(void **state)
 static void sigterm_cuts_a_held_connection(const char *model)
 {
 	static const char *const grace[] = {"--grace", "1", NULL};
-	struct process *server = start_server(model, concurrent(model) ? grace : NULL);
+	struct process *server = harness_start_model(model, concurrent(model) ? grace : NULL);
 	size_t echoed = 0;
 	int fd = harness_connect("127.0.0.1", server->port);
 	expect_echo(fd, 20, 17, &echoed, server);
@@ -582,16 +517,16 @@ static void sigterm_cuts_a_held_connection(const char *model)
 	assert_int_equal(kill(server->pid, SIGTERM), 0);
 	expect_cut(fd, server);
 	expect_clean_exit(server);
-	expect_log_count(server, "SIGTERM received: stopping", 1);
+	harness_expect_log_count(server, "SIGTERM received: stopping", 1);
 	if (!concurrent(model))
-		expect_log_count(server, "cut short by the stop, 20 bytes echoed", 1);
+		harness_expect_log_count(server, "cut short by the stop, 20 bytes echoed", 1);
 }
 
 static void test_sigterm_cuts_a_held_connection(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < MODEL_COUNT; i++)
-		sigterm_cuts_a_held_connection(models[i]);
+	for (size_t i = 0; i < harness_model_count; i++)
+		sigterm_cuts_a_held_connection(harness_models[i]);
 }
 
 /* ARGS (NULL-terminated) joined by blanks into BUF, for messages. */
@@ -668,18 +603,18 @@ static void test_stop_option_errors(void **state)
 		expect_usage_error(args, expected);
 	}
 
-	for (size_t i = 0; i < MODEL_COUNT; i++) {
+	for (size_t i = 0; i < harness_model_count; i++) {
 		struct process *server =
-			start_server(models[i], (const char *[]){"--drain-timeout", "2592000", NULL});
+			harness_start_model(harness_models[i], (const char *[]){"--drain-timeout", "2592000", NULL});
 		stop_server(server);
-		server = start_server(models[i], (const char *[]){"--drain-timeout", "0", NULL});
+		server = harness_start_model(harness_models[i], (const char *[]){"--drain-timeout", "0", NULL});
 		stop_server(server);
 	}
-	for (size_t i = 0; i < MODEL_COUNT; i++) {
-		if (!concurrent(models[i]))
+	for (size_t i = 0; i < harness_model_count; i++) {
+		if (!concurrent(harness_models[i]))
 			continue; /* it refuses -c and --grace, as above */
-		struct process *server = start_server(
-			models[i], (const char *[]){"--grace", "3600", "-c", "65536", NULL});
+		struct process *server = harness_start_model(
+			harness_models[i], (const char *[]){"--grace", "3600", "-c", "65536", NULL});
 		stop_server(server);
 	}
 }
@@ -701,12 +636,12 @@ static void expect_datagram(int fd, const char *expected, bool whole, const stru
 {
 	char datagram[2048];
 	long length = harness_udp_receive(fd, datagram, sizeof datagram - 1, T);
-	expect(length >= 0 && (size_t)length < sizeof datagram, server, "no datagram \"%s\"",
+	harness_expect(length >= 0 && (size_t)length < sizeof datagram, server, "no datagram \"%s\"",
 	       expected);
 	datagram[length] = '\0';
 	bool right = whole ? strcmp(datagram, expected) == 0
 			   : strncmp(datagram, expected, strlen(expected)) == 0;
-	expect(right, server, "got \"%s\", not \"%s\"", datagram, expected);
+	harness_expect(right, server, "got \"%s\", not \"%s\"", datagram, expected);
 }
 
 /* FROM's FROM_ADDRESS sends TEXT; TO must get it relayed. */
@@ -730,7 +665,7 @@ static void test_chat_server_signals(void **state)
 {
 	(void)state;
 	char first_address[64], second_address[64], line[256];
-	snprintf(under_test, sizeof under_test, "chat-server");
+	harness_subject("chat-server");
 	struct process *server = harness_start_command(
 		"chat-server", (const char *[]){"-b", "127.0.0.1", "-p", "0", "--open", NULL});
 	int first = chat_member(server, first_address, sizeof first_address);
@@ -747,12 +682,12 @@ static void test_chat_server_signals(void **state)
 	static const int sent[] = {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH};
 	for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++)
 		assert_int_equal(kill(server->pid, sent[i]), 0);
-	expect_log(server, "SIGHUP" IGNORED_TEXT, 1);
-	expect_log(server, "SIGUSR1 received: no log file to reopen", 1);
-	expect_log(server, "notice: status: 2 members", 1);
-	expect_log(server, "SIGALRM" IGNORED_TEXT, 1);
-	expect_log(server, "SIGWINCH" IGNORED_TEXT, 1);
-	expect(still_running(server), server, "a signal ended the chat server");
+	harness_expect_log(server, "SIGHUP" IGNORED_TEXT, 1);
+	harness_expect_log(server, "SIGUSR1 received: no log file to reopen", 1);
+	harness_expect_log(server, "notice: status: 2 members", 1);
+	harness_expect_log(server, "SIGALRM" IGNORED_TEXT, 1);
+	harness_expect_log(server, "SIGWINCH" IGNORED_TEXT, 1);
+	harness_expect(still_running(server), server, "a signal ended the chat server");
 	expect_relayed(first, first_address, second, "after the signals\n", server);
 	expect_relayed(second, second_address, first, "heard you\n", server);
 
@@ -760,20 +695,20 @@ static void test_chat_server_signals(void **state)
 	assert_int_equal(kill(server->pid, SIGHUP), 0);
 	assert_int_equal(kill(server->pid, SIGALRM), 0);
 	assert_int_equal(kill(server->pid, SIGUSR2), 0);
-	expect_log(server, "notice: status: 2 members", 2);
+	harness_expect_log(server, "notice: status: 2 members", 2);
 	expect_relayed(first, first_address, second, "still here\n", server);
 
 	assert_int_equal(kill(server->pid, SIGQUIT), 0);
 	expect_datagram(first, "* server shutting down\n", true, server);
 	expect_datagram(second, "* server shutting down\n", true, server);
 	expect_clean_exit(server);
-	expect_log_count(server, "SIGQUIT received: stopping", 1);
-	expect_log_count(server, "SIGHUP" IGNORED_TEXT, 1);
-	expect_log_count(server, "SIGALRM" IGNORED_TEXT, 1);
-	expect_log_count(server, "SIGWINCH" IGNORED_TEXT, 1);
-	expect_log_count(server, "no log file to reopen", 1);
-	expect_log_count(server, "status: ", 2);
-	expect_log_count(server, " warning: ", 0);
+	harness_expect_log_count(server, "SIGQUIT received: stopping", 1);
+	harness_expect_log_count(server, "SIGHUP" IGNORED_TEXT, 1);
+	harness_expect_log_count(server, "SIGALRM" IGNORED_TEXT, 1);
+	harness_expect_log_count(server, "SIGWINCH" IGNORED_TEXT, 1);
+	harness_expect_log_count(server, "no log file to reopen", 1);
+	harness_expect_log_count(server, "status: ", 2);
+	harness_expect_log_count(server, " warning: ", 0);
 }
 
 int main(void)
