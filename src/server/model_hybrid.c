@@ -248,7 +248,7 @@ static void worker(struct pool *pool, struct child_board *board, int signal_fd)
 	hw.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event event = {.events = EPOLLIN, .data.u64 = TAG_SIGNALS};
 	/* SIGTERM is caught too, so that each connection cut short is logged. */
-	if (hw.epoll_fd < 0 || sig_catch(stops, 1) < 0 ||
+	if (hw.epoll_fd < 0 || sig_catch(stops, 1) < 0 || sig_unblock(stops, 1) != 0 ||
 	    epoll_ctl(hw.epoll_fd, EPOLL_CTL_ADD, signal_fd, &event) != 0) {
 		log_error("worker: setting up: %s", strerror(errno));
 		_exit(EX_OSERR);

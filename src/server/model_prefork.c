@@ -49,6 +49,7 @@
 
 #include "../lib/clock.h"
 #include "../lib/log.h"
+#include "../lib/sig.h"
 #include "pool.h"
 #include "server.h"
 
@@ -94,9 +95,11 @@ static void worker(struct pool *pool, struct child_board *board, int signal_fd)
 	unsigned long max_requests = server->config->max_requests;
 	struct epoll_event events[LISTENERS_MAX + 1];
 
+	static const int term[] = {SIGTERM};
+	/* SIGTERM keeps its default here: the fast stop ends the worker and its connection. */
 	int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (epoll_fd < 0) {
-		log_error("worker: epoll_create1: %s", strerror(errno));
+	if (epoll_fd < 0 || sig_unblock(term, 1) != 0) {
+		log_error("worker: setting up: %s", strerror(errno));
 		_exit(EX_OSERR);
 	}
 	struct epoll_event event = {.events = EPOLLIN, .data.u32 = LISTENERS_MAX};

@@ -166,7 +166,7 @@ static void worker(struct pool *pool, struct child_board *board, int signal_fd)
 	bool leaving = false;
 
 	/* SIGTERM is caught here too: the threads are ended through the stop descriptor. */
-	if (prepare(&tw) != 0 || sig_catch(stops, 1) < 0)
+	if (prepare(&tw) != 0 || sig_catch(stops, 1) < 0 || sig_unblock(stops, 1) != 0)
 		_exit(EX_OSERR);
 	board->state = CHILD_IDLE;
 	for (;;) {

@@ -49,7 +49,7 @@ static void worker_start(struct pool *pool, struct child_board *board)
 		log_warning("%s: close: %s", pool->model->noun, strerror(errno));
 	server->stop_fd = -1;
 	int signal_fd = sig_catch(caught, 1);
-	if (signal_fd < 0) {
+	if (signal_fd < 0 || sig_unblock(caught, 1) != 0) {
 		log_error("%s: catching SIGQUIT: %s", pool->model->noun, strerror(errno));
 		_exit(EX_OSERR);
 	}
@@ -111,9 +111,24 @@ bool pool_spawn(struct pool *pool)
 	slot->board->number = (uint32_t)number; /* before the fork: then the worker's alone */
 	/* Taken before the fork: the table is wiped in the child (children.h), the board is shared. */
 	struct child_board *board = slot->board;
+	/*
+	 * SIGQUIT and SIGTERM are blocked across the fork, so that one sent to
+	 * a worker still starting waits, pending, until the worker has set what
+	 * they do (worker_start): before, its default would kill it.
+	 */
+	static const int held[] = {SIGQUIT, SIGTERM};
+	sigset_t saved;
+	if (sig_block(held, 2, &saved) != 0) {
+		log_error("sigprocmask: %s", strerror(errno));
+		return false;
+	}
 	pid_t pid = process_fork(&pool->worker_setup);
 	if (pid == 0)
 		worker_start(pool, board);
+	int fork_errno = errno;
+	if (sig_restore(&saved) != 0)
+		log_error("sigprocmask: %s", strerror(errno));
+	errno = fork_errno;
 	if (pid < 0) {
 		log_error("fork for a %s: %s", pool->model->noun, strerror(errno));
 		return false;

@@ -35,6 +35,8 @@ struct pool_model {
 	/*
 	 * The worker's body: serve until asked to leave, then _exit. Never
 	 * returns. SIGNAL_FD is readable when SIGQUIT came (pool_worker_leaving).
+	 * SIGTERM is still blocked: the body unblocks it once it has set what
+	 * SIGTERM does for it (its default, or caught), so that none is lost.
 	 */
 	void (*worker)(struct pool *pool, struct child_board *board, int signal_fd);
 	/* The policy: fork or retire workers; TICK is the once-a-second call. */
