@@ -115,7 +115,7 @@ test:
 	@tests/install-deps
 	@$(if $(filter-out glibc,$(STATIC)),tests/install-deps static)
 	@$(MAKE) --no-print-directory all examples tests
-	@$(if $(filter 1,$(SANITIZE)),FORKNET_SANITIZED=1 )tests/run $(BUILD)
+	@tests/run $(BUILD)
 
 tests: $(TESTS)
 

@@ -151,6 +151,18 @@ static int binary_copy(const char *path)
 	return copy;
 }
 
+/*
+ * FORKNET_TEST_FILTER=PATTERN runs only the tests whose names match it
+ * (cmocka's pattern: * and ?), e.g. "restart_under_load (prefork)": for
+ * chasing one test. Set before main, in every program linked with this file.
+ */
+__attribute__((constructor)) static void filter_tests(void)
+{
+	const char *pattern = getenv("FORKNET_TEST_FILTER");
+	if (pattern != NULL && *pattern != '\0')
+		cmocka_set_test_filter(pattern);
+}
+
 /* The forknet binary to test: $FORKNET_BIN, else build/forknet; fails the test if it is not there. */
 static const char *binary_path(void)
 {
