@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,6 +16,34 @@
 
 #include "clock.h"
 #include "sig.h"
+
+/*
+ * Throws away the terminal's signals (^C, ^\\, ^Z, a hang-up) that reached
+ * a new child while it was still in its parent's process group: they were
+ * meant for the parent, and a ^Z kept would stop a child that the shell's
+ * SIGCONT to the parent's group no longer reaches. Setting a pending signal
+ * ignored discards it; the disposition is put back after. Signals blocked.
+ */
+static int discard_terminal_signals(void)
+{
+	static const int from_terminal[] = {SIGINT, SIGQUIT, SIGTSTP, SIGHUP};
+	sigset_t pending;
+
+	if (sigpending(&pending) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof from_terminal / sizeof from_terminal[0]; i++) {
+		int signo = from_terminal[i];
+		struct sigaction ignore, kept;
+		if (sigismember(&pending, signo) != 1)
+			continue;
+		memset(&ignore, 0, sizeof ignore);
+		ignore.sa_handler = SIG_IGN;
+		sigemptyset(&ignore.sa_mask);
+		if (sigaction(signo, &ignore, &kept) != 0 || sigaction(signo, &kept, NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
 
 pid_t process_fork(const struct process_setup *setup)
 {
@@ -37,7 +66,8 @@ pid_t process_fork(const struct process_setup *setup)
 		for (int i = 0; setup != NULL && i < setup->ignore_count; i++)
 			if (sig_set(setup->ignore[i], SIG_IGN) != 0)
 				_exit(EX_OSERR);
-		if (setup != NULL && setup->own_group && setpgid(0, 0) != 0)
+		if (setup != NULL && setup->own_group &&
+		    (setpgid(0, 0) != 0 || discard_terminal_signals() != 0))
 			_exit(EX_OSERR);
 		/*
 		 * PR_SET_PDEATHSIG comes last: a change of credentials (set-user-ID,

@@ -22,7 +22,8 @@ struct process_setup {
  * child, the caught signals get their default action back, the signals
  * SETUP says are set to be ignored, the child moves to a process group of
  * its own if asked (so that a terminal's Ctrl-C, sent to the foreground
- * group, reaches only the parent, which then stops its children in order),
+ * group, reaches only the parent, which then stops its children in order;
+ * one that came before the move is thrown away for the same reason),
  * and only then does the child get the caller's signal mask back: a signal that came meanwhile meets the child's
  * own dispositions, never the parent's, nor a default it was to ignore, and
  * one the caller had blocked stays blocked (pending) until the child unblocks
