@@ -44,7 +44,7 @@ static enum service_status echo_serve(struct connection *conn, void *arg)
 			return stop(conn, "read");
 		if (io_write_all(conn->fd, buffer, (size_t)count, conn->cancel_fd) != 0)
 			return stop(conn, "write");
-		*conn->bytes += (uint64_t)count;
+		connection_count(conn, (size_t)count);
 	}
 }
 
@@ -80,7 +80,7 @@ static enum service_want flush(struct connection *conn, struct echo_state *state
 			return SERVICE_WANT_CLOSE;
 		}
 		state->offset += (size_t)count;
-		*conn->bytes += (uint64_t)count;
+		connection_count(conn, (size_t)count);
 	}
 	free(state->pending);
 	state->pending = NULL;
@@ -118,7 +118,7 @@ static enum service_want echo_readable(struct connection *conn, void *arg,
 			return SERVICE_WANT_CLOSE;
 		}
 		done += (size_t)written;
-		*conn->bytes += (uint64_t)written;
+		connection_count(conn, (size_t)written);
 	}
 	if (done == (size_t)count)
 		return SERVICE_WANT_READ;

@@ -119,17 +119,19 @@ static void run_child(struct fork_server *fs, struct connection *conn)
 	_exit((int)status);
 }
 
-/* Forks a child to serve FD from PEER; the parent keeps no copy of FD. */
-static void spawn(struct fork_server *fs, int fd, const struct address *peer)
+/* Forks a child to serve the accepted CONN; the parent keeps no copy of its socket. */
+static void spawn(struct fork_server *fs, struct connection *conn)
 {
 	struct child *slot = children_next_slot(&fs->children); /* not NULL: the caller checked */
-	struct connection conn = {.fd = fd, .peer = *peer, .bytes = slot->bytes, .cancel_fd = -1};
+	const struct address *peer = &conn->peer;
+	int fd = conn->fd;
 	char address[ADDRESS_TEXT_MAX];
 	struct timespec started = clock_now();
 
+	conn->bytes = slot->bytes;
 	pid_t pid = process_fork(&fs->child_setup);
 	if (pid == 0)
-		run_child(fs, &conn);
+		run_child(fs, conn);
 	if (pid < 0) {
 		char why[ADDRESS_TEXT_MAX + 96];
 		const char *reason = strerror(errno); /* before addr_format, which may change errno */
@@ -159,14 +161,13 @@ static bool accept_from(struct fork_server *fs, size_t index)
 		int left_ms;
 		if (children_full(&fs->children) || server_paused(fs->server, &left_ms))
 			return true;
-		int fd;
-		struct address peer;
-		enum server_accept_result result = server_accept(fs->server, index, &fd, &peer);
+		struct connection conn;
+		enum server_accept_result result = server_accept(fs->server, index, &conn);
 		if (result == SERVER_ACCEPT_SHUT)
 			log_error("the listening socket was shut down");
 		if (result != SERVER_ACCEPTED)
 			return result != SERVER_ACCEPT_FATAL && result != SERVER_ACCEPT_SHUT;
-		spawn(fs, fd, &peer);
+		spawn(fs, &conn);
 	}
 	return true;
 }

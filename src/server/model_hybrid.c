@@ -139,13 +139,14 @@ static void follow(struct hybrid_worker *hw, struct hybrid_connection *hc, enum 
 	hc->want = want;
 }
 
-/* Takes connection FD from PEER into the loop. */
-static void take(struct hybrid_worker *hw, int fd, const struct address *peer)
+/* Takes the accepted CONN into the loop. */
+static void take(struct hybrid_worker *hw, const struct connection *conn)
 {
 	char address[ADDRESS_TEXT_MAX];
 	struct hybrid_connection *hc = calloc(1, sizeof *hc + hw->events->state_size);
+	int fd = conn->fd;
 
-	addr_format(peer, address, sizeof address);
+	addr_format(&conn->peer, address, sizeof address);
 	if (hc == NULL || io_set_nonblocking(fd, 1) != 0) {
 		log_warning("client %s: %s: %s; connection closed", address,
 			    hc == NULL ? "memory" : "fcntl O_NONBLOCK", strerror(errno));
@@ -155,8 +156,8 @@ static void take(struct hybrid_worker *hw, int fd, const struct address *peer)
 			log_warning("client %s: close: %s", address, strerror(errno));
 		return;
 	}
-	hc->conn = (struct connection){.fd = fd, .peer = *peer, .bytes = &hc->bytes,
-				       .cancel_fd = -1};
+	hc->conn = *conn;
+	hc->conn.bytes = &hc->bytes;
 	hc->started = clock_now();
 	hc->want = SERVICE_WANT_READ;
 	struct epoll_event event = {.events = EPOLLIN, .data.ptr = hc};
@@ -195,12 +196,11 @@ static void accept_from(struct hybrid_worker *hw, size_t index)
 		int left_ms;
 		if (server_paused(hw->server, &left_ms))
 			return;
-		int fd;
-		struct address peer;
-		switch (server_accept(hw->server, index, &fd, &peer)) {
+		struct connection conn;
+		switch (server_accept(hw->server, index, &conn)) {
 		case SERVER_ACCEPTED:
 			server_unpause(hw->server);
-			take(hw, fd, &peer);
+			take(hw, &conn);
 			break;
 		case SERVER_ACCEPT_SHUT:
 			return; /* the master's graceful stop: its SIGQUIT is on the way */

@@ -27,24 +27,25 @@
 #include "../lib/sig.h"
 #include "server.h"
 
-/* Serves one connection here, in the server process, then closes it. */
-static void serve_here(struct server *server, int fd, const struct address *peer)
+/* Serves one accepted connection CONN here, in the server process, then closes it. */
+static void serve_here(struct server *server, struct connection *conn)
 {
 	char address[ADDRESS_TEXT_MAX];
 	uint64_t bytes = 0;
-	struct connection conn = {.fd = fd, .peer = *peer, .bytes = &bytes,
-				  .cancel_fd = server->stop_fd};
+	int fd = conn->fd;
 	struct timespec started = clock_now();
 
-	log_info("client %s connected", addr_format(peer, address, sizeof address));
+	conn->bytes = &bytes;
+	conn->cancel_fd = server->stop_fd;
+	log_info("client %s connected", addr_format(&conn->peer, address, sizeof address));
 	enum service_status status = SERVICE_FAILED;
 	if (io_set_nonblocking(fd, 1) != 0)
 		log_warning("client %s: fcntl O_NONBLOCK: %s", address, strerror(errno));
 	else
-		status = server->service->serve(&conn, server->service->arg);
+		status = server->service->serve(conn, server->service->arg);
 	if (close(fd) != 0)
 		log_warning("client %s: close: %s", address, strerror(errno));
-	server_log_closed(server, LOG_LEVEL_INFO, peer, 0,
+	server_log_closed(server, LOG_LEVEL_INFO, &conn->peer, 0,
 			  status == SERVICE_CANCELED ? "cut short by the stop" : NULL, bytes, started);
 }
 
@@ -89,18 +90,17 @@ static int run(struct server *server)
 		}
 		/* One connection per turn, then look at the signals again. */
 		for (nfds_t i = 1; i < count; i++) {
-			int fd;
-			struct address peer;
+			struct connection conn;
 			if (fds[i].revents == 0)
 				continue;
-			enum server_accept_result result = server_accept(server, i - 1, &fd, &peer);
+			enum server_accept_result result = server_accept(server, i - 1, &conn);
 			if (result == SERVER_ACCEPT_SHUT)
 				log_error("the listening socket was shut down");
 			if (result == SERVER_ACCEPT_FATAL || result == SERVER_ACCEPT_SHUT)
 				return EX_OSERR;
 			if (result == SERVER_ACCEPTED) {
 				server_unpause(server);
-				serve_here(server, fd, &peer);
+				serve_here(server, &conn);
 				break;
 			}
 		}

@@ -61,13 +61,14 @@ struct prefork {
 
 /* ---- The worker's side ---- */
 
-/* Serves one accepted connection FD from PEER, keeping the board up to date. */
-static void worker_serve(struct server *server, struct child_board *board, int fd,
-			 const struct address *peer)
+/* Serves one accepted connection CONN, keeping the board up to date. */
+static void worker_serve(struct server *server, struct child_board *board, struct connection *conn)
 {
 	char address[ADDRESS_TEXT_MAX], worker[32];
-	struct connection conn = {.fd = fd, .peer = *peer, .bytes = &board->bytes, .cancel_fd = -1};
+	const struct address *peer = &conn->peer;
+	int fd = conn->fd;
 
+	conn->bytes = &board->bytes;
 	board->bytes = 0;
 	board->peer = *peer;
 	board->since = clock_now();
@@ -75,7 +76,7 @@ static void worker_serve(struct server *server, struct child_board *board, int f
 	board->open = 1;
 	log_info("client %s connected, worker %ld", addr_format(peer, address, sizeof address),
 		 (long)getpid());
-	(void)server->service->serve(&conn, server->service->arg); /* failures are logged there */
+	(void)server->service->serve(conn, server->service->arg); /* failures are logged there */
 	if (close(fd) != 0)
 		log_warning("client %s: close: %s", address, strerror(errno));
 	snprintf(worker, sizeof worker, "worker %ld", (long)getpid());
@@ -136,12 +137,11 @@ static void worker(struct pool *pool, struct child_board *board, int signal_fd)
 			if (index == LISTENERS_MAX)
 				continue;
 			board->wakeups++;
-			int fd;
-			struct address peer;
-			switch (server_accept(server, index, &fd, &peer)) {
+			struct connection conn;
+			switch (server_accept(server, index, &conn)) {
 			case SERVER_ACCEPTED:
 				server_unpause(server);
-				worker_serve(server, board, fd, &peer);
+				worker_serve(server, board, &conn);
 				if (max_requests > 0 && board->connections >= max_requests)
 					_exit(EX_OK);
 				break;

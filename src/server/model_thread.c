@@ -57,8 +57,8 @@ struct thread_worker {
 /* One connection's thread: its own copy of what it needs. */
 struct connection_thread {
 	struct thread_worker *worker;
-	int fd;
-	struct address peer;
+	struct connection conn;
+	uint64_t bytes;
 	struct timespec started;
 };
 
@@ -67,26 +67,22 @@ static void *serve_connection(void *arg)
 	struct connection_thread *ct = arg;
 	struct thread_worker *tw = ct->worker;
 	struct server *server = tw->server;
-	uint64_t bytes = 0;
+	struct connection *conn = &ct->conn;
 	char address[ADDRESS_TEXT_MAX];
-	struct connection conn = {.fd = ct->fd, .peer = ct->peer, .bytes = &bytes,
-				  .cancel_fd = tw->stop_fd};
 
+	addr_format(&conn->peer, address, sizeof address);
 	/* Non-blocking, so that the service waits in poll(), where the stop descriptor is seen. */
 	enum service_status status = SERVICE_FAILED;
-	if (io_set_nonblocking(ct->fd, 1) != 0)
-		log_warning("client %s: fcntl O_NONBLOCK: %s",
-			    addr_format(&ct->peer, address, sizeof address), strerror(errno));
+	if (io_set_nonblocking(conn->fd, 1) != 0)
+		log_warning("client %s: fcntl O_NONBLOCK: %s", address, strerror(errno));
 	else
-		status = server->service->serve(&conn, server->service->arg);
-	if (close(ct->fd) != 0)
-		log_warning("client %s: close: %s", addr_format(&ct->peer, address, sizeof address),
-			    strerror(errno));
+		status = server->service->serve(conn, server->service->arg);
+	if (close(conn->fd) != 0)
+		log_warning("client %s: close: %s", address, strerror(errno));
 	/* server_log_closed counts into the worker's copy of the server: not shared here. */
-	log_info("client %s closed, thread%s, %llu bytes %s in %.3f s",
-		 addr_format(&ct->peer, address, sizeof address),
+	log_info("client %s closed, thread%s, %llu bytes %s in %.3f s", address,
 		 status == SERVICE_CANCELED ? " cut short by the stop" : "",
-		 (unsigned long long)bytes, server->service->bytes_verb,
+		 (unsigned long long)ct->bytes, server->service->bytes_verb,
 		 clock_seconds_between(ct->started, clock_now()));
 	__atomic_add_fetch(&tw->board->connections, 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&tw->board->open, 1, __ATOMIC_RELAXED);
@@ -97,17 +93,18 @@ static void *serve_connection(void *arg)
 	return NULL;
 }
 
-/* Starts a thread for connection FD from PEER; on failure, logs and closes it. */
-static bool start_thread(struct thread_worker *tw, int fd, const struct address *peer)
+/* Starts a thread for the accepted CONN; on failure, logs and closes it. */
+static bool start_thread(struct thread_worker *tw, const struct connection *conn)
 {
 	char address[ADDRESS_TEXT_MAX];
 	struct connection_thread *ct = malloc(sizeof *ct);
 	int error = ENOMEM;
 
-	addr_format(peer, address, sizeof address);
+	addr_format(&conn->peer, address, sizeof address);
 	if (ct != NULL) {
-		*ct = (struct connection_thread){.worker = tw, .fd = fd, .peer = *peer,
-						 .started = clock_now()};
+		*ct = (struct connection_thread){.worker = tw, .conn = *conn, .started = clock_now()};
+		ct->conn.bytes = &ct->bytes;
+		ct->conn.cancel_fd = tw->stop_fd;
 		pthread_t thread;
 		sigset_t saved;
 		__atomic_add_fetch(&tw->board->open, 1, __ATOMIC_RELAXED);
@@ -129,7 +126,7 @@ static bool start_thread(struct thread_worker *tw, int fd, const struct address 
 	log_warning("client %s: no thread for it (%s); connection closed", address,
 		    strerror(error));
 	__atomic_add_fetch(&tw->board->refused, 1, __ATOMIC_RELAXED);
-	if (close(fd) != 0)
+	if (close(conn->fd) != 0)
 		log_warning("client %s: close: %s", address, strerror(errno));
 	return false;
 }
@@ -211,12 +208,11 @@ static void worker(struct pool *pool, struct child_board *board, int signal_fd)
 		for (nfds_t i = 2; i < count && !leaving; i++) {
 			if (fds[i].revents == 0)
 				continue;
-			int fd;
-			struct address peer;
-			switch (server_accept(server, i - 2, &fd, &peer)) {
+			struct connection conn;
+			switch (server_accept(server, i - 2, &conn)) {
 			case SERVER_ACCEPTED:
 				board->wakeups++;
-				if (start_thread(&tw, fd, &peer))
+				if (start_thread(&tw, &conn))
 					server_unpause(server);
 				break;
 			case SERVER_ACCEPT_SHUT:

@@ -327,11 +327,34 @@ static bool listening(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &length) == 0 && value == 1;
 }
 
-enum server_accept_result server_accept(struct server *server, size_t index, int *fd,
-				       struct address *peer)
+/*
+ * The address of the server that connection FD reached, from listener
+ * INDEX: the listener's own, unless it listens on a wildcard (0.0.0.0, ::),
+ * when only the socket knows (one getsockname). Should that fail (it cannot
+ * on a connected socket but for ENOBUFS), the wildcard stands in.
+ */
+static void local_address(const struct server *server, size_t index, int fd,
+			  struct address *local)
+{
+	const struct address *listener = &server->listeners.addresses[index];
+
+	if (addr_is_any(listener)) {
+		local->length = sizeof local->storage;
+		if (getsockname(fd, (struct sockaddr *)&local->storage, &local->length) == 0) {
+			addr_unmap(local);
+			return;
+		}
+		log_debug("getsockname: %s", strerror(errno));
+	}
+	*local = *listener;
+}
+
+enum server_accept_result server_accept(struct server *server, size_t index,
+				       struct connection *conn)
 {
 	char address[ADDRESS_TEXT_MAX];
 	char why[ADDRESS_TEXT_MAX + 64];
+	struct address *peer = &conn->peer;
 
 	for (;;) {
 		peer->length = sizeof peer->storage;
@@ -340,7 +363,10 @@ enum server_accept_result server_accept(struct server *server, size_t index, int
 				       &peer->length, SOCK_CLOEXEC);
 		if (accepted >= 0) {
 			server->accepted++;
-			*fd = accepted;
+			conn->fd = accepted;
+			local_address(server, index, accepted, &conn->local);
+			conn->bytes = NULL;
+			conn->cancel_fd = -1;
 			return SERVER_ACCEPTED;
 		}
 		int error = errno;

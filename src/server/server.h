@@ -124,16 +124,20 @@ void server_child_setup(struct server *server);
 nfds_t server_pollfds(const struct server *server, struct pollfd *fds, bool with_listeners);
 
 enum server_accept_result {
-	SERVER_ACCEPTED,      /* *FD and *PEER are set */
+	SERVER_ACCEPTED,      /* *CONN is set */
 	SERVER_ACCEPT_EMPTY,  /* nothing (more) to accept now */
 	SERVER_ACCEPT_PAUSED, /* out of descriptors or memory: the server is paused */
 	SERVER_ACCEPT_FATAL,  /* the listening socket is unusable (logged): stop */
 	SERVER_ACCEPT_SHUT,   /* it was shut down (a graceful stop, by the master): stop */
 };
 
-/* Accepts one connection from listener INDEX, sorting accept's errors as above. */
-enum server_accept_result server_accept(struct server *server, size_t index, int *fd,
-				       struct address *peer);
+/*
+ * Accepts one connection from listener INDEX, sorting accept's errors as
+ * above. Sets CONN's socket, peer and local address; no byte counter, no
+ * cancel descriptor: those are the model's to give.
+ */
+enum server_accept_result server_accept(struct server *server, size_t index,
+				       struct connection *conn);
 
 /*
  * Pauses accepting after a resource error described by WHY: 50 ms, doubling

@@ -5,24 +5,33 @@
  * A service's serve function runs in a child of its own (fork model), in a
  * worker process serving one connection at a time (prefork), in a thread
  * (thread model) or in the server process itself (iterative model). It reads and writes
- * CONN->fd, adds the bytes it moves to *CONN->bytes for the end-of-connection
- * log, and returns one of the statuses below, which becomes the child's exit
+ * CONN->fd, counts the bytes it moves with connection_count (for the
+ * end-of-connection log; the model may not want them), and returns one of the statuses below, which becomes the child's exit
  * status. It must not close CONN->fd (the model does) and must give up with
  * SERVICE_CANCELED when CONN->cancel_fd becomes readable.
  */
 #ifndef FORKNET_SERVICE_H
 #define FORKNET_SERVICE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../lib/addr.h"
 
 struct connection {
-	int fd;              /* the connected socket */
-	struct address peer; /* the client's address */
-	uint64_t *bytes;     /* bytes served so far; may live in memory shared with the parent */
-	int cancel_fd;       /* readable when the service must stop; -1 when never */
+	int fd;               /* the connected socket */
+	struct address peer;  /* the client's address */
+	struct address local; /* the server's address it reached (the real one, not a wildcard) */
+	uint64_t *bytes;      /* bytes served so far, or NULL: not counted; may be shared memory */
+	int cancel_fd;        /* readable when the service must stop; -1 when never */
 };
+
+/* Adds COUNT bytes moved on CONN to its counter, if it has one. */
+static inline void connection_count(struct connection *conn, size_t count)
+{
+	if (conn->bytes != NULL)
+		*conn->bytes += (uint64_t)count;
+}
 
 enum service_status {
 	SERVICE_DONE = 0,     /* the client finished */
