@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "../lib/log.h"
-#include "../server/config.h"
+#include "../lib/options.h"
 
 #define CHAT_DEFAULT_PORT 9001
 #define CHAT_DEFAULT_MAX_CLIENTS 64

@@ -12,6 +12,13 @@
 
 #include "log.h"
 
+/* What parsing a command's options came to (server/config.h, chat/config.h). */
+enum config_result {
+	CONFIG_OK,
+	CONFIG_HELP,  /* --help was asked for */
+	CONFIG_ERROR, /* ERROR holds one line saying what is wrong */
+};
+
 /*
  * After getopt_long (with opterr = 0 and an option string starting with ':')
  * returned RESULT ':' or '?' for ARGV and LONG_OPTIONS, writes into ERROR

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../lib/log.h"
+#include "../lib/options.h"
 #include "models.h"
 
 struct server_config {
@@ -40,12 +41,6 @@ struct server_config {
 #define SERVER_DEFAULT_WORKERS 5
 #define SERVER_DEFAULT_MIN_SPARE 5
 #define SERVER_DEFAULT_MAX_SPARE 10
-
-enum config_result {
-	CONFIG_OK,
-	CONFIG_HELP,  /* --help was asked for */
-	CONFIG_ERROR, /* ERROR holds one line saying what is wrong */
-};
 
 /* Fills CONFIG with the defaults (DEFAULT_PORT for the port). */
 void server_config_defaults(struct server_config *config, uint16_t default_port);
