@@ -52,6 +52,31 @@ int cli_usage_error(const char *command, const char *message)
 	return EX_USAGE;
 }
 
+int cli_failure(const struct failure *failure)
+{
+	if (!failure->logged)
+		cli_error("%s", failure->text);
+	switch (failure->kind) {
+	case FAILURE_USAGE:
+		return EX_USAGE;
+	case FAILURE_NO_HOST:
+		return EX_NOHOST;
+	case FAILURE_TRY_AGAIN:
+		return EX_TEMPFAIL;
+	case FAILURE_UNAVAILABLE:
+		return EX_UNAVAILABLE;
+	case FAILURE_SYSTEM:
+		return EX_OSERR;
+	case FAILURE_IO:
+		return EX_IOERR;
+	case FAILURE_CONFIG:
+		return EX_CONFIG;
+	case FAILURE_SOFTWARE:
+		return EX_SOFTWARE;
+	}
+	return EX_SOFTWARE; /* not reached: every kind is above */
+}
+
 int cli_host_port(const char *command, const char *protocol, int count, char **args,
 		  const char **host, uint16_t *port)
 {

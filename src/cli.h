@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "lib/failure.h"
+
 #define FORKNET_NAME "forknet"
 
 /* The commands; each takes its own name as ARGV[0] and returns an exit status. */
@@ -42,6 +44,12 @@ int cli_usage_error(const char *command, const char *message);
  */
 int cli_host_port(const char *command, const char *protocol, int count, char **args,
 		  const char **host, uint16_t *port);
+
+/*
+ * Says FAILURE as "forknet: TEXT" (unless it was logged already) and
+ * returns the sysexits status for its kind, for "return cli_failure(...)".
+ */
+int cli_failure(const struct failure *failure);
 
 /* Reports that HOST did not resolve (getaddrinfo's CODE); returns the exit status for it. */
 int cli_resolve_failed(const char *host, int code);

@@ -733,7 +733,7 @@ static int want_local_addresses(int fd, const struct address *bound)
 /* Opens and prepares everything; returns 0 or an exit status (reported). */
 static int start(struct chat_server *cs, const struct chat_config *config)
 {
-	char error[256], address[ADDRESS_TEXT_MAX];
+	char address[ADDRESS_TEXT_MAX];
 
 	cs->config = config;
 	cs->started = clock_now();
@@ -763,12 +763,9 @@ static int start(struct chat_server *cs, const struct chat_config *config)
 		cli_error("catching signals: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	int status = listeners_open(&cs->listeners, SOCK_DGRAM, config->bind, config->port, error,
-				    sizeof error);
-	if (status != 0) {
-		cli_error("%s", error);
-		return status;
-	}
+	struct failure failure;
+	if (listeners_open(&cs->listeners, SOCK_DGRAM, config->bind, config->port, &failure) != 0)
+		return cli_failure(&failure);
 	for (size_t i = 0; i < cs->listeners.count; i++) {
 		/*
 		 * Blocking sends: a full send buffer makes the relay wait a moment

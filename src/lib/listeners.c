@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -25,22 +24,22 @@ struct wanted {
 };
 
 /* What went wrong in open_all: the call that failed and its errno. */
-struct failure {
+struct socket_failure {
 	const char *call;
 	int error;
 };
 
-/* The sysexits status for a socket call that failed with ERROR. */
-static int status_for(int error)
+/* The kind of failure of a socket call that failed with ERROR. */
+static enum failure_kind kind_of(int error)
 {
 	switch (error) {
 	case EADDRINUSE:
 	case EADDRNOTAVAIL:
 	case EACCES:
 	case EAFNOSUPPORT:
-		return EX_UNAVAILABLE;
+		return FAILURE_UNAVAILABLE;
 	default:
-		return EX_OSERR;
+		return FAILURE_SYSTEM;
 	}
 }
 
@@ -48,11 +47,11 @@ static int status_for(int error)
  * Opens a socket for each of the COUNT entries of WANTED with PORT. With port
  * 0 the system picks the first socket's port and the others take the same
  * one; should that port be taken in another family, everything is closed and
- * tried again with a new pick. Returns 0, or -1 with FAILURE and ERROR set
+ * tried again with a new pick. Returns 0, or -1 with FAILURE and REPORT set
  * and nothing left open.
  */
 static int open_all(struct listeners *listeners, const struct wanted *wanted, size_t count,
-		    uint16_t port, struct failure *failure, char *error, size_t size)
+		    uint16_t port, struct socket_failure *failure, struct failure *report)
 {
 	for (int attempt = 1;; attempt++) {
 		size_t i;
@@ -64,8 +63,9 @@ static int open_all(struct listeners *listeners, const struct wanted *wanted, si
 			if (fd < 0) {
 				char text[ADDRESS_TEXT_MAX];
 				failure->error = errno;
-				snprintf(error, size, "%s %s: %s", failure->call,
-					 addr_format(&address, text, sizeof text), strerror(errno));
+				(void)failure_set(report, kind_of(errno), "%s %s: %s", failure->call,
+						  addr_format(&address, text, sizeof text),
+						  strerror(failure->error));
 				break;
 			}
 			listeners->fds[i] = fd;
@@ -82,57 +82,51 @@ static int open_all(struct listeners *listeners, const struct wanted *wanted, si
 }
 
 /* No address given: one dual-stack socket, or IPv6 and IPv4 sockets, or IPv4 alone. */
-static int open_any(struct listeners *listeners, int type, uint16_t port, char *error,
-		    size_t size)
+static int open_any(struct listeners *listeners, int type, uint16_t port,
+		    struct failure *report)
 {
 	struct wanted both[2] = {{.type = type, .v6only = SOCK_V6ONLY_OFF},
 				 {.type = type, .v6only = SOCK_V6ONLY_DEFAULT}};
-	struct failure failure;
+	struct socket_failure failure;
 
 	addr_any(AF_INET6, 0, &both[0].address);
 	addr_any(AF_INET, 0, &both[1].address);
-	if (open_all(listeners, both, 1, port, &failure, error, size) == 0)
+	if (open_all(listeners, both, 1, port, &failure, report) == 0)
 		return 0;
 	if (failure.error == EAFNOSUPPORT && strcmp(failure.call, "socket") == 0) {
 		/* A kernel without IPv6: IPv4 alone is all there is. */
-		if (open_all(listeners, &both[1], 1, port, &failure, error, size) == 0)
-			return 0;
-		return status_for(failure.error);
+		return open_all(listeners, &both[1], 1, port, &failure, report);
 	}
 	if (strcmp(failure.call, "setsockopt IPV6_V6ONLY") != 0)
-		return status_for(failure.error);
+		return -1;
 	/* The system refuses dual-stack sockets: one socket per family. */
 	both[0].v6only = SOCK_V6ONLY_ON;
-	if (open_all(listeners, both, 2, port, &failure, error, size) == 0)
-		return 0;
-	return status_for(failure.error);
+	return open_all(listeners, both, 2, port, &failure, report);
 }
 
 int listeners_open(struct listeners *listeners, int type, const char *bind, uint16_t port,
-		   char *error, size_t size)
+		   struct failure *report)
 {
 	memset(listeners, 0, sizeof *listeners);
 	if (bind == NULL)
-		return open_any(listeners, type, port, error, size);
+		return open_any(listeners, type, port, report);
 
 	struct address addresses[LISTENERS_MAX];
 	struct wanted wanted[LISTENERS_MAX];
 	size_t count;
 	int lookup = addr_resolve(bind, 0, type, true, addresses, LISTENERS_MAX, &count);
 	if (lookup != 0) {
-		snprintf(error, size, "resolve %s: %s", bind,
-			 lookup == EAI_SYSTEM ? strerror(errno) : gai_strerror(lookup));
-		return lookup == EAI_AGAIN ? EX_TEMPFAIL : EX_NOHOST;
+		return failure_set(report, lookup == EAI_AGAIN ? FAILURE_TRY_AGAIN : FAILURE_NO_HOST,
+				   "resolve %s: %s", bind,
+				   lookup == EAI_SYSTEM ? strerror(errno) : gai_strerror(lookup));
 	}
 	for (size_t i = 0; i < count; i++) {
 		/* An IPv6 address means IPv6 only: its IPv4 twin, if any, has its own socket. */
 		wanted[i] = (struct wanted){.address = addresses[i], .type = type,
 					    .v6only = SOCK_V6ONLY_ON};
 	}
-	struct failure failure;
-	if (open_all(listeners, wanted, count, port, &failure, error, size) != 0)
-		return status_for(failure.error);
-	return 0;
+	struct socket_failure failure;
+	return open_all(listeners, wanted, count, port, &failure, report);
 }
 
 int listeners_write_port(const struct listeners *listeners, int fd)

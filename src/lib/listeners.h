@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "failure.h"
 
 #define LISTENERS_MAX 8
 
@@ -23,12 +24,12 @@ struct listeners {
 
 /*
  * Opens the sockets of TYPE (SOCK_STREAM or SOCK_DGRAM) for BIND (NULL: all
- * addresses) and PORT. Returns 0, or a
- * sysexits status with ERROR (SIZE bytes) saying what failed, e.g.
- * "bind 127.0.0.1:80: Permission denied"; nothing is left open then.
+ * addresses) and PORT. Returns 0, or -1 with FAILURE saying what failed,
+ * e.g. "bind 127.0.0.1:80: Permission denied" (FAILURE_UNAVAILABLE); nothing
+ * is left open then.
  */
 int listeners_open(struct listeners *listeners, int type, const char *bind, uint16_t port,
-		   char *error, size_t size);
+		   struct failure *failure);
 
 /*
  * Writes the port the sockets listen on, in decimal and a newline, to FD (for

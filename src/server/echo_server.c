@@ -49,5 +49,8 @@ int echo_server_main(int argc, char **argv)
 			printf("%-10s %s\n", server_models[i]->name, server_models[i]->summary);
 		return EX_OK;
 	}
-	return server_run(&config, &echo_service);
+	struct failure failure;
+	if (server_run(&config, &echo_service, &failure) != 0)
+		return cli_failure(&failure);
+	return EX_OK;
 }

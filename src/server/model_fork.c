@@ -213,7 +213,7 @@ static void adopt(struct fork_server *fs, const struct handover *handover)
 static int run(struct server *server)
 {
 	struct fork_server fs = {.server = server};
-	int status = EX_OK;
+	int status = 0;
 
 	fs.hooks = (struct server_hooks){.reap = reap_hook, .status = status_hook, .arg = &fs};
 	/*
@@ -233,10 +233,14 @@ static int run(struct server *server)
 			  handover != NULL ? handover->boards_fd : -1) != 0) {
 		log_error("children table for %lu: %s", server->config->max_children,
 			  strerror(errno));
-		return EX_OSERR;
+		return -1;
 	}
 	if (handover != NULL)
 		adopt(&fs, handover);
+	if (server_ready(server) != 0) {
+		status = -1;
+		server->state = SERVER_STOPPING;
+	}
 	while (server->state == SERVER_RUNNING) {
 		int pause_ms;
 		bool paused = server_paused(server, &pause_ms);
@@ -252,7 +256,7 @@ static int run(struct server *server)
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
-			status = EX_OSERR;
+			status = -1;
 			break;
 		}
 		if (fds[0].revents != 0) {
@@ -262,16 +266,16 @@ static int run(struct server *server)
 			if (server->state != SERVER_RUNNING)
 				break;
 		}
-		for (nfds_t i = 1; i < count && status == EX_OK; i++)
+		for (nfds_t i = 1; i < count && status == 0; i++)
 			if (fds[i].revents != 0 && !accept_from(&fs, i - 1))
-				status = EX_OSERR;
-		if (status != EX_OK)
+				status = -1;
+		if (status != 0)
 			break;
 	}
-	if (status != EX_OK)
+	if (status != 0)
 		server->state = SERVER_STOPPING; /* no waiting for connections on a broken server */
 	if (!server_stop_children(server, &fs.children, &fs.hooks))
-		status = EX_OSERR;
+		status = -1;
 	children_destroy(&fs.children);
 	return status;
 }

@@ -67,8 +67,10 @@ static int run(struct server *server)
 {
 	if (arm_stop_signals(server) != 0) {
 		log_error("stop signals: %s", strerror(errno));
-		return EX_OSERR;
+		return -1;
 	}
+	if (server_ready(server) != 0)
+		return -1;
 	while (server->state == SERVER_RUNNING) {
 		int pause_ms;
 		bool paused = server_paused(server, &pause_ms);
@@ -79,7 +81,7 @@ static int run(struct server *server)
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
-			return EX_OSERR;
+			return -1;
 		}
 		if (fds[0].revents != 0) {
 			server_handle_signals(server, NULL);
@@ -97,7 +99,7 @@ static int run(struct server *server)
 			if (result == SERVER_ACCEPT_SHUT)
 				log_error("the listening socket was shut down");
 			if (result == SERVER_ACCEPT_FATAL || result == SERVER_ACCEPT_SHUT)
-				return EX_OSERR;
+				return -1;
 			if (result == SERVER_ACCEPTED) {
 				server_unpause(server);
 				serve_here(server, &conn);
@@ -106,7 +108,7 @@ static int run(struct server *server)
 		}
 	}
 	/* Nothing is in progress here once the loop ends: a graceful stop is done at once. */
-	return EX_OK;
+	return 0;
 }
 
 const struct server_model model_iterative = {

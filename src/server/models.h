@@ -24,7 +24,11 @@ enum model_flags {
 struct server_model {
 	const char *name;
 	const char *summary;		   /* a few words, for -m help */
-	int (*run)(struct server *server); /* serves until stopped; returns a sysexits status */
+	/*
+	 * Sets the model up, calls server_ready, serves until stopped; returns 0,
+	 * or -1 when it could not go on (logged, or server_ready's failure).
+	 */
+	int (*run)(struct server *server);
 	unsigned flags;			   /* enum model_flags */
 };
 

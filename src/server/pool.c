@@ -300,7 +300,7 @@ int pool_run(struct server *server, const struct pool_model *model, void *arg,
 {
 	const struct server_config *config = server->config;
 	struct pool pool = {.server = server, .model = model, .arg = arg};
-	int status = EX_OK;
+	int status = 0;
 
 	pool.hooks = (struct server_hooks){.reap = reap_hook, .status = status_hook, .arg = &pool};
 	/*
@@ -327,14 +327,19 @@ int pool_run(struct server *server, const struct pool_model *model, void *arg,
 		capacity = (size_t)handover->capacity;
 	if (children_init(&pool.children, capacity, handover != NULL ? handover->boards_fd : -1) != 0) {
 		log_error("children table for %zu: %s", capacity, strerror(errno));
-		return EX_OSERR;
+		return -1;
 	}
 	if (handover != NULL)
 		adopt(&pool, handover);
-	for (unsigned long i = 0; i < start; i++)
-		if (!pool_spawn(&pool))
-			break;
-	log_info("%lu %s%s started", start, model->noun, start == 1 ? "" : "s");
+	if (server_ready(server) != 0) {
+		status = -1;
+		server->state = SERVER_STOPPING;
+	} else {
+		unsigned long started = 0;
+		while (started < start && pool_spawn(&pool))
+			started++;
+		log_info("%lu %s%s started", started, model->noun, started == 1 ? "" : "s");
+	}
 	struct timespec next_tick = clock_after(clock_now(), TICK_MS);
 
 	while (server->state == SERVER_RUNNING) {
@@ -344,7 +349,7 @@ int pool_run(struct server *server, const struct pool_model *model, void *arg,
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
-			status = EX_OSERR;
+			status = -1;
 			break;
 		}
 		if (ready > 0) {
@@ -363,10 +368,10 @@ int pool_run(struct server *server, const struct pool_model *model, void *arg,
 			next_tick = clock_after(clock_now(), TICK_MS);
 		}
 	}
-	if (status != EX_OK)
+	if (status != 0)
 		server->state = SERVER_STOPPING;
 	if (!server_stop_children(server, &pool.children, &pool.hooks))
-		status = EX_OSERR;
+		status = -1;
 	children_destroy(&pool.children);
 	return status;
 }

@@ -58,7 +58,8 @@ struct pool {
 
 /*
  * Runs MODEL's pool on SERVER until it stops, with ARG for the model,
- * starting with START workers. Returns a sysexits status.
+ * starting with START workers (server_ready is called before the first is
+ * forked). Returns 0, or -1 as a model's run does (models.h).
  */
 int pool_run(struct server *server, const struct pool_model *model, void *arg,
 	     unsigned long start);

@@ -70,17 +70,18 @@ bool restart_checking(void)
 	return getenv(CHECK_ENV) != NULL;
 }
 
-int restart_check_status(void)
+int restart_check(struct failure *failure)
 {
 	const char *asked = getenv(CHECK_ENV);
 	char expected[16];
 
 	snprintf(expected, sizeof expected, "%d", HANDOVER_VERSION);
 	if (asked != NULL && strcmp(asked, expected) == 0)
-		return EX_OK;
-	cli_error("restart: the running server hands over version %s; this binary takes %s",
-		  asked != NULL ? asked : "?", expected);
-	return EX_CONFIG;
+		return 0;
+	/* What the user sees is the running server's log line about the failed trial. */
+	return failure_set(failure, FAILURE_CONFIG,
+			   "restart: the running server hands over version %.16s; this binary takes %s",
+			   asked != NULL ? asked : "?", expected);
 }
 
 /*

@@ -56,12 +56,16 @@ int restart_init(void);
 
 /*
  * True when this process is a restart's trial run: the command checks its
- * arguments, then returns restart_check_status() without serving.
+ * arguments, then ends with what restart_check says, without serving.
  */
 bool restart_checking(void);
 
-/* The exit status of a trial run that got this far: 0, or EX_CONFIG (logged) for an unknown version. */
-int restart_check_status(void);
+/*
+ * The end of a trial run that got this far: 0 (its exit status is 0), or
+ * -1 with FAILURE (FAILURE_CONFIG) when the running server hands over a
+ * version this binary does not take.
+ */
+int restart_check(struct failure *failure);
 
 /*
  * The trial (see the top). Returns 0 if the new binary passed, or -1 with

@@ -13,7 +13,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "../cli.h"
 #include "../signals.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
@@ -39,25 +38,20 @@ static void finish(struct server *server)
 
 /*
  * Takes the listeners and counts an image before this one handed over
- * (restart.h), or opens the listeners. Returns 0 or an exit status (reported).
+ * (restart.h), or opens the listeners. Returns 0, or -1 with FAILURE set.
  */
-static int open_or_adopt(struct server *server, struct handover *handover)
+static int open_or_adopt(struct server *server, struct handover *handover,
+			 struct failure *failure)
 {
 	const struct server_config *config = server->config;
 	char error[256];
 
 	int received = restart_receive(handover, error, sizeof error);
-	if (received < 0) {
-		cli_error("restart: %s", error);
-		return EX_SOFTWARE;
-	}
-	if (received == 0) {
-		int status = listeners_open(&server->listeners, SOCK_STREAM, config->bind,
-					    config->port, error, sizeof error);
-		if (status != 0)
-			cli_error("%s", error);
-		return status;
-	}
+	if (received < 0)
+		return failure_set(failure, FAILURE_SOFTWARE, "restart: %s", error);
+	if (received == 0)
+		return listeners_open(&server->listeners, SOCK_STREAM, config->bind, config->port,
+				      failure);
 	server->listeners = handover->listeners;
 	server->accepted = handover->accepted;
 	server->served = handover->served;
@@ -68,75 +62,82 @@ static int open_or_adopt(struct server *server, struct handover *handover)
 	return 0;
 }
 
-int server_run(const struct server_config *config, const struct service *service)
+int server_run(const struct server_config *config, const struct service *service,
+	       struct failure *failure)
 {
-	struct server server = {.config = config, .service = service, .stop_fd = -1};
+	struct server server = {.config = config, .service = service, .stop_fd = -1,
+				.failure = failure};
 	struct handover handover;
-	int status;
 
-	if ((config->model->flags & MODEL_EVENT_LOOP) && service->events == NULL) {
-		cli_error("the %s model needs a service with an event-loop form, and %s has none",
-			  config->model->name, service->name);
-		return EX_USAGE;
-	}
+	if ((config->model->flags & MODEL_EVENT_LOOP) && service->events == NULL)
+		return failure_set(failure, FAILURE_USAGE,
+				   "the %s model needs a service with an event-loop form, and %s "
+				   "has none", config->model->name, service->name);
 	if (restart_checking())
-		return restart_check_status(); /* a trial run: the options are good */
+		return restart_check(failure); /* a trial run: the options are good */
 	log_set_level(config->log_level);
 	server.started = clock_now();
 	server.stop_fd = stop_open();
-	if (server.stop_fd < 0) {
-		cli_error("timerfd_create: %s", strerror(errno));
-		return EX_OSERR;
-	}
+	if (server.stop_fd < 0)
+		return failure_set(failure, FAILURE_SYSTEM, "timerfd_create: %s", strerror(errno));
 	server.signal_fd = signals_catch(SIGNAL_TCP_SERVER, config->model->flags & MODEL_CHILDREN);
 	if (server.signal_fd < 0) {
-		cli_error("catching signals: %s", strerror(errno));
+		(void)failure_set(failure, FAILURE_SYSTEM, "catching signals: %s", strerror(errno));
 		(void)close(server.stop_fd);
-		return EX_OSERR;
+		return -1;
 	}
 	if (restart_init() != 0)
 		log_warning("readlink /proc/self/exe: %s; SIGHUP will not be able to restart",
 			    strerror(errno));
-	status = open_or_adopt(&server, &handover);
-	if (status != 0) {
-		(void)sig_reset(); /* exiting: only tidiness is at stake */
+	if (open_or_adopt(&server, &handover, failure) != 0) {
+		(void)sig_reset(); /* giving up: only tidiness is at stake */
 		(void)close(server.stop_fd);
-		return status;
+		return -1;
 	}
 	/* The image before blocked every signal for the exec; those that came wait, pending. */
 	if (server.handover != NULL && sig_unblock_all() != 0) {
-		cli_error("sigprocmask: %s", strerror(errno));
+		(void)failure_set(failure, FAILURE_SYSTEM, "sigprocmask: %s", strerror(errno));
 		finish(&server);
 		restart_release(&handover);
-		return EX_OSERR;
-	}
-	char limits[64] = "";
-	if (config->model->flags & MODEL_CONCURRENT)
-		snprintf(limits, sizeof limits, ", at most %lu at once", config->max_children);
-	for (size_t i = 0; i < server.listeners.count; i++) {
-		char address[ADDRESS_TEXT_MAX];
-		log_notice("listening on %s (%s service, %s model%s)",
-			   addr_format(&server.listeners.addresses[i], address, sizeof address),
-			   service->name, config->model->name, limits);
-	}
-	if (server.handover != NULL)
-		log_notice("restarted in place (restart %lu): carrying on %zu connection%s in progress",
-			   (unsigned long)server.restarts, handover.child_count,
-			   text_plural(handover.child_count));
-
-	/* After a restart, the port was written already, and the reader may be gone. */
-	if (config->print_port && server.handover == NULL &&
-	    listeners_write_port(&server.listeners, STDOUT_FILENO) != 0) {
-		cli_error("write the port to standard output: %s", strerror(errno));
-		finish(&server);
-		return EX_IOERR;
+		return -1;
 	}
 
-	status = config->model->run(&server);
+	int status = config->model->run(&server);
 	finish(&server);
 	restart_release(&handover);
 	log_notice("stopped");
-	return status;
+	if (status == 0)
+		return 0;
+	return server.not_ready ? -1 : failure_logged(failure, FAILURE_SYSTEM);
+}
+
+int server_ready(struct server *server)
+{
+	const struct server_config *config = server->config;
+	char limits[64] = "";
+
+	if (config->model->flags & MODEL_CONCURRENT)
+		snprintf(limits, sizeof limits, ", at most %lu at once", config->max_children);
+	for (size_t i = 0; i < server->listeners.count; i++) {
+		char address[ADDRESS_TEXT_MAX];
+		log_notice("listening on %s (%s service, %s model%s)",
+			   addr_format(&server->listeners.addresses[i], address, sizeof address),
+			   server->service->name, config->model->name, limits);
+	}
+	const struct handover *handover = server->handover;
+	if (handover != NULL)
+		log_notice("restarted in place (restart %lu): carrying on %zu connection%s in progress",
+			   (unsigned long)server->restarts, handover->child_count,
+			   text_plural(handover->child_count));
+
+	/* After a restart, the port was written already, and the reader may be gone. */
+	if (config->print_port && handover == NULL &&
+	    listeners_write_port(&server->listeners, STDOUT_FILENO) != 0) {
+		server->not_ready = true;
+		return failure_set(server->failure, FAILURE_IO,
+				   "write the port to standard output: %s", strerror(errno));
+	}
+	return 0;
 }
 
 /* SIGTERM, SIGINT: the fast stop, or with one under way, its hurry. */

@@ -1,9 +1,10 @@
 /*
  * server: what every model of TCP server shares. server_run() opens the
  * listening sockets, catches the signals of the TCP servers' column of the
- * signal table (src/signals.c) as events on a descriptor, announces
- * readiness with "listening on ADDR:PORT", and hands over to the configured
- * model.
+ * signal table (src/signals.c) as events on a descriptor, and hands over to
+ * the configured model, which announces readiness ("listening on
+ * ADDR:PORT", server_ready) once it is set up. Nothing here prints: what
+ * fails at start comes back as a struct failure for the command to say.
  *
  * The models (models.h) decide how connections are accepted and which
  * process serves them; the service (service.h) decides what is done with
@@ -58,10 +59,27 @@ struct server {
 	struct timespec paused_until; /* accepting is paused until then (after resource errors) */
 	long pause_ms;              /* the last pause; doubles while errors repeat */
 	struct throttle pause_log;  /* how often those errors are logged */
+	struct failure *failure;    /* server_run's caller's: where server_ready says what failed */
+	bool not_ready;             /* server_ready failed: *failure says why */
 };
 
-/* Runs CONFIG's model serving SERVICE until stopped. Returns a sysexits status. */
-int server_run(const struct server_config *config, const struct service *service);
+/*
+ * Runs CONFIG's model serving SERVICE until stopped. Returns 0 once stopped
+ * as asked, or -1 with FAILURE set: what kept it from starting (nothing
+ * printed), or, once serving, what ended it (logged already: FAILURE's
+ * logged flag). Prints nothing; the command says FAILURE (cli_failure).
+ */
+int server_run(const struct server_config *config, const struct service *service,
+	       struct failure *failure);
+
+/*
+ * Called by a model once it is set up and about to serve (its table, its
+ * first workers): logs "listening on ADDR:PORT" for each listener (what
+ * tests, scripts and operators wait for), "restarted in place" after a
+ * restart, and writes the port for --print-port. Returns 0, or -1 with
+ * server_run's failure set: the model then returns -1.
+ */
+int server_ready(struct server *server);
 
 /* What a model does on the signals whose work depends on it. Either may be NULL. */
 struct server_hooks {

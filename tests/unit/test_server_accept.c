@@ -52,13 +52,13 @@ static int connect_to(const char *text, uint16_t port)
 static void accept_one(const char *bind, const char *connect_to_text, const char *local_text)
 {
 	struct server server;
-	char error[256];
+	struct failure failure;
 	memset(&server, 0, sizeof server);
 	server.signal_fd = server.stop_fd = -1;
-	if (listeners_open(&server.listeners, SOCK_STREAM, bind, 0, error, sizeof error) != 0) {
+	if (listeners_open(&server.listeners, SOCK_STREAM, bind, 0, &failure) != 0) {
 		if (strchr(connect_to_text, ':') != NULL)
 			skip(); /* no IPv6 on this machine's loopback */
-		fail_msg("listeners_open: %s", error);
+		fail_msg("listeners_open: %s", failure.text);
 	}
 	/*
 	 * The listener of CONNECT_TO's family; with BIND NULL, that may be one
