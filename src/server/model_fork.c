@@ -43,13 +43,11 @@
 /* Connections taken per wake-up of a listener before looking at signals again. */
 #define ACCEPT_BATCH 32
 
-#define LIMIT_LOG_SECONDS 60
-
 struct fork_server {
 	struct server *server;
 	struct children children;
 	bool at_limit;              /* the table was full when last looked at */
-	struct throttle limit_log;  /* how often reaching it is logged */
+	struct throttle limit_log;  /* how often reaching it is logged (server_note_limit) */
 	struct server_hooks hooks;
 	int child_ignored[NSIG];          /* see signals_child_ignored */
 	struct process_setup child_setup; /* for process_fork */
@@ -173,27 +171,6 @@ static bool accept_from(struct fork_server *fs, size_t index)
 }
 
 /*
- * Says that the children table is full: at once the first time, then at most
- * once a minute with a count, so that a server living at its limit does not
- * add a line per connection. A warning: a saturated server is a problem the
- * operator must see, also with -q.
- */
-static void note_limit(struct fork_server *fs)
-{
-	unsigned long limit = fs->server->config->max_children, count;
-	const char *children = text_noun(limit, "child", "children");
-	double seconds;
-
-	if (!throttle_due(&fs->limit_log, clock_now(), LIMIT_LOG_SECONDS, &count, &seconds))
-		return;
-	if (seconds == 0)
-		log_warning("limit of %lu %s reached: new connections wait", limit, children);
-	else
-		log_warning("limit of %lu %s reached %lu time%s in the last %.0f s: new connections wait",
-			    limit, children, count, text_plural(count), seconds);
-}
-
-/*
  * After a restart in place: the children the image before left serving are
  * ours to reap and log, in the slots they had (so their boards).
  */
@@ -247,7 +224,7 @@ static int run(struct server *server)
 		bool full = children_full(&fs.children);
 		if (full && !fs.at_limit) {
 			fs.at_limit = true;
-			note_limit(&fs);
+			server_note_limit(server, &fs.limit_log, "child", "children");
 		}
 
 		struct pollfd fds[1 + LISTENERS_MAX];

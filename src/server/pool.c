@@ -295,6 +295,27 @@ static void adopt(struct pool *pool, const struct handover *handover)
 	reap(pool);
 }
 
+/*
+ * The once-a-second look at -c: the connections open in all workers (a
+ * worker's board says how many it has), and a warning when they reach it.
+ * Only a saturation that lasts to a look is seen; one that lasts less is
+ * no operator's worry.
+ */
+static void watch_limit(struct pool *pool)
+{
+	uint64_t open = 0;
+
+	for (size_t i = 0; i < pool->children.fresh; i++) {
+		const struct child *child = &pool->children.slots[i];
+		if (child->pid != 0)
+			open += __atomic_load_n(&child->board->open, __ATOMIC_RELAXED);
+	}
+	bool full = open >= pool->server->config->max_children;
+	if (full && !pool->at_limit)
+		server_note_limit(pool->server, &pool->limit_log, "connection", "connections");
+	pool->at_limit = full;
+}
+
 int pool_run(struct server *server, const struct pool_model *model, void *arg,
 	     unsigned long start)
 {
@@ -365,6 +386,7 @@ int pool_run(struct server *server, const struct pool_model *model, void *arg,
 			if (alive > starting)
 				pool.failures = 0; /* workers get ready again */
 			model->maintain(&pool, true);
+			watch_limit(&pool);
 			next_tick = clock_after(clock_now(), TICK_MS);
 		}
 	}

@@ -54,6 +54,8 @@ struct pool {
 	struct process_setup worker_setup;
 	unsigned failures;           /* workers in a row that died before they were ready */
 	struct timespec hold_until;  /* no forks before then, after such failures */
+	bool at_limit;               /* -c connections were open at the last look */
+	struct throttle limit_log;   /* how often that is logged (server_note_limit) */
 };
 
 /*

@@ -25,6 +25,8 @@
 #define PAUSE_MAX_MS 1000
 /* While resource errors repeat, at most one line about them per this many seconds. */
 #define PAUSE_LOG_SECONDS 60
+/* At -c, at most one line about it per this many seconds. */
+#define LIMIT_LOG_SECONDS 60
 
 /* Undoes what server_run set up. */
 static void finish(struct server *server)
@@ -412,6 +414,22 @@ enum server_accept_result server_accept(struct server *server, size_t index,
 			return SERVER_ACCEPT_FATAL;
 		}
 	}
+}
+
+void server_note_limit(struct server *server, struct throttle *log, const char *one,
+		       const char *many)
+{
+	unsigned long limit = server->config->max_children, count;
+	const char *noun = limit == 1 ? one : many;
+	double seconds;
+
+	if (!throttle_due(log, clock_now(), LIMIT_LOG_SECONDS, &count, &seconds))
+		return;
+	if (seconds == 0)
+		log_warning("limit of %lu %s reached: new connections wait", limit, noun);
+	else
+		log_warning("limit of %lu %s reached %lu time%s in the last %.0f s: new connections wait",
+			    limit, noun, count, text_plural(count), seconds);
 }
 
 void server_pause(struct server *server, const char *why)

@@ -178,6 +178,17 @@ void server_unpause(struct server *server);
 void server_close_listeners(struct server *server);
 
 /*
+ * Says that -c is reached (the model found it so just now, after it was
+ * not): new connections wait in the backlog. At once the first time, then
+ * at most once a minute with a count, kept in LOG, so that a server living
+ * at its limit does not add a line per connection. A warning: a saturated
+ * server is what an operator must see, also with -q. ONE and MANY name what
+ * -c counts here ("child", "children").
+ */
+void server_note_limit(struct server *server, struct throttle *log, const char *one,
+		       const char *many);
+
+/*
  * Logs the end of a connection and counts it as served: "client ADDR
  * closed, child PID exited 0, N bytes echoed in T s". PID 0 (iterative)
  * leaves out the child; HOW is the wait-status text or NULL.

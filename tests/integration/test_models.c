@@ -182,7 +182,8 @@ static void serves_two_clients_at_once(const char *model)
  * -c 5: five held connections are served; a sixth connects (the kernel's
  * backlog takes it) but is not taken, so it gets no echo while the five are
  * held; once one of them closes, the sixth gets its echo. What -c counts
- * is the model's: children (fork), workers (prefork), threads (thread).
+ * is the model's: children (fork), workers (prefork), threads (thread). The
+ * server warns that its limit is reached.
  */
 static void caps_at_five(const char *model)
 {
@@ -203,6 +204,8 @@ static void caps_at_five(const char *model)
 	       "the sixth client was echoed while %d connections were held under -c %d", CAP, CAP);
 	/* Left in the backlog: not accepted and parked. */
 	harness_expect_log_count(server, CONNECTED, CAP);
+	/* And said: a saturated server is what an operator must see (pools look once a second). */
+	harness_expect_log(server, " warning: limit of 5 ", 1);
 	for (int i = 0; i < CAP; i++)
 		expect_echo(held[i], "still", server);
 
