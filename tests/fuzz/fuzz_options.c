@@ -143,7 +143,7 @@ static volatile unsigned limits_reached;
 static bool known_model(const struct server_model *model)
 {
 	for (size_t i = 0; i < server_model_count; i++)
-		if (model == &server_models[i])
+		if (model == server_models[i])
 			return true;
 	return false;
 }
